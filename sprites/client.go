@@ -1,0 +1,168 @@
+package sprites
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is the Sprites API.
+const DefaultBaseURL = "https://api.sprites.dev"
+
+// Client calls the Sprites API. Its zero value is not usable; call New.
+// A Client is safe for concurrent use.
+type Client struct {
+	baseURL   *url.URL
+	token     string
+	http      *http.Client
+	userAgent string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithBaseURL points the client at another server, such as localsprites.
+func WithBaseURL(u string) Option {
+	return func(c *Client) {
+		if parsed, err := url.Parse(strings.TrimRight(u, "/")); err == nil {
+			c.baseURL = parsed
+		}
+	}
+}
+
+// WithHTTPClient replaces the HTTP client. Streamed calls (checkpoint,
+// restore, exec) ignore its Timeout and rely on their context instead.
+func WithHTTPClient(h *http.Client) Option {
+	return func(c *Client) { c.http = h }
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) { c.userAgent = ua }
+}
+
+// New returns a client that authenticates with token. It does no I/O.
+func New(token string, opts ...Option) *Client {
+	u, _ := url.Parse(DefaultBaseURL)
+	c := &Client{
+		baseURL:   u,
+		token:     token,
+		http:      &http.Client{},
+		userAgent: "sprite-sessions",
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// BaseURL returns the API's base URL.
+func (c *Client) BaseURL() string { return c.baseURL.String() }
+
+// endpoint builds the URL for path (which starts with /v1/) and query.
+func (c *Client) endpoint(path string, q url.Values) *url.URL {
+	u := *c.baseURL
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return &u
+}
+
+// spritePath returns /v1/sprites/{name} followed by the path elements, each escaped.
+func spritePath(name string, elems ...string) string {
+	var b strings.Builder
+	b.WriteString("/v1/sprites/")
+	b.WriteString(url.PathEscape(name))
+	for _, e := range elems {
+		b.WriteByte('/')
+		b.WriteString(e)
+	}
+	return b.String()
+}
+
+// newRequest builds an authenticated request. body may be nil, an io.Reader
+// (sent as octet-stream) or a value encoded as JSON.
+func (c *Client) newRequest(ctx context.Context, method, path string, q url.Values, body any) (*http.Request, error) {
+	var r io.Reader
+	contentType := ""
+	switch b := body.(type) {
+	case nil:
+	case io.Reader:
+		r, contentType = b, "application/octet-stream"
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			return nil, fmt.Errorf("sprites: encoding request: %w", err)
+		}
+		r, contentType = bytes.NewReader(buf), "application/json"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path, q).String(), r)
+	if err != nil {
+		return nil, fmt.Errorf("sprites: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("User-Agent", c.userAgent)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req, nil
+}
+
+// do sends the request and returns the response when its status is one of
+// ok; otherwise it returns the decoded *APIError and closes the body.
+// Transport errors never contain the token: it travels only in a header.
+func (c *Client) do(op string, req *http.Request, ok ...int) (*http.Response, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("sprites: %s: %w", op, err)
+	}
+	for _, s := range ok {
+		if resp.StatusCode == s {
+			return resp, nil
+		}
+	}
+	defer resp.Body.Close()
+	return nil, DecodeError(op, resp)
+}
+
+// doJSON sends a request and decodes a JSON answer into out (when non-nil).
+func (c *Client) doJSON(ctx context.Context, op, method, path string, q url.Values, body, out any, ok ...int) error {
+	req, err := c.newRequest(ctx, method, path, q, body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(op, req, ok...)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("sprites: %s: decoding answer: %w", op, err)
+	}
+	return nil
+}
+
+// streamClient is the HTTP client for long streamed calls: same transport,
+// no overall timeout (the context bounds them).
+func (c *Client) streamClient() *http.Client {
+	if c.http.Timeout == 0 {
+		return c.http
+	}
+	h := *c.http
+	h.Timeout = 0
+	return &h
+}
+
+// pollInterval is how often helpers that wait for a state re-check it.
+const pollInterval = 100 * time.Millisecond
