@@ -65,10 +65,18 @@ func New(token string, opts ...Option) *Client {
 // BaseURL returns the API's base URL.
 func (c *Client) BaseURL() string { return c.baseURL.String() }
 
-// endpoint builds the URL for path (which starts with /v1/) and query.
+// endpoint builds the URL for path (which starts with /v1/ and whose
+// elements are already escaped) and query.
 func (c *Client) endpoint(path string, q url.Values) *url.URL {
 	u := *c.baseURL
-	u.Path = strings.TrimRight(u.Path, "/") + path
+	// path is escaped (spritePath escapes each element); keeping it as
+	// RawPath stops url.URL from escaping a '%' a second time.
+	raw := strings.TrimRight(u.EscapedPath(), "/") + path
+	if p, err := url.PathUnescape(raw); err == nil {
+		u.Path, u.RawPath = p, raw
+	} else {
+		u.Path, u.RawPath = raw, ""
+	}
 	if len(q) > 0 {
 		u.RawQuery = q.Encode()
 	}
@@ -119,7 +127,18 @@ func (c *Client) newRequest(ctx context.Context, method, path string, q url.Valu
 // ok; otherwise it returns the decoded *APIError and closes the body.
 // Transport errors never contain the token: it travels only in a header.
 func (c *Client) do(op string, req *http.Request, ok ...int) (*http.Response, error) {
-	resp, err := c.http.Do(req)
+	return c.doWith(c.http, op, req, ok...)
+}
+
+// doStream is do for long streamed answers (checkpoint, restore, service
+// logs, HTTP exec): an overall client timeout must not cut them, the
+// request's context bounds them instead.
+func (c *Client) doStream(op string, req *http.Request, ok ...int) (*http.Response, error) {
+	return c.doWith(c.streamClient(), op, req, ok...)
+}
+
+func (c *Client) doWith(h *http.Client, op string, req *http.Request, ok ...int) (*http.Response, error) {
+	resp, err := h.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("sprites: %s: %w", op, err)
 	}
@@ -129,7 +148,25 @@ func (c *Client) do(op string, req *http.Request, ok ...int) (*http.Response, er
 		}
 	}
 	defer resp.Body.Close()
-	return nil, DecodeError(op, resp)
+	return nil, c.redact(DecodeError(op, resp))
+}
+
+// redact removes the token from an error a server built: a server may echo
+// a refused credential back in its error body, and error texts end up in
+// logs and workflow histories.
+func (c *Client) redact(e *APIError) *APIError {
+	if e == nil || c.token == "" {
+		return e
+	}
+	r := strings.NewReplacer(c.token, "[redacted]")
+	e.Message = r.Replace(e.Message)
+	e.Body.Error = r.Replace(e.Body.Error)
+	e.Body.Message = r.Replace(e.Body.Message)
+	e.Body.Path = r.Replace(e.Body.Path)
+	for i, s := range e.Body.Errors {
+		e.Body.Errors[i] = r.Replace(s)
+	}
+	return e
 }
 
 // doJSON sends a request and decodes a JSON answer into out (when non-nil).

@@ -1,11 +1,14 @@
 package sprites
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -126,10 +129,10 @@ func DecodeError(op string, resp *http.Response) *APIError {
 		e.Message = strings.TrimSpace(string(raw))
 	}
 	if e.Body.RetryAfterSeconds > 0 {
-		e.RetryAfter = time.Duration(e.Body.RetryAfterSeconds) * time.Second
+		e.RetryAfter = retryAfterSeconds(e.Body.RetryAfterSeconds)
 	} else if s := resp.Header.Get("Retry-After"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-			e.RetryAfter = time.Duration(n) * time.Second
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 {
+			e.RetryAfter = retryAfterSeconds(n)
 		}
 	}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusNotFound {
@@ -147,6 +150,17 @@ func DecodeError(op string, resp *http.Response) *APIError {
 	return e
 }
 
+// maxRetryAfter caps a server's requested wait; a huge value would
+// otherwise overflow time.Duration into a negative wait.
+const maxRetryAfter = 24 * time.Hour
+
+func retryAfterSeconds(n int) time.Duration {
+	if n >= int(maxRetryAfter/time.Second) {
+		return maxRetryAfter
+	}
+	return time.Duration(n) * time.Second
+}
+
 func summarize(b ErrorBody) string {
 	parts := make([]string, 0, 3)
 	if b.Error != "" {
@@ -160,4 +174,39 @@ func summarize(b ErrorBody) string {
 		parts = append(parts, "path "+b.Path)
 	}
 	return strings.Join(parts, ": ")
+}
+
+// IsNotFound reports whether err means the sprite, checkpoint, session or
+// file does not exist, including the 500 answers the real service gives
+// for a missing sprite.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// IsConflict reports whether err is a 409, e.g. a duplicate sprite name.
+func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
+
+// IsRateLimited reports whether err is a 429; RetryAfter on the *APIError
+// says how long the service asked to wait.
+func IsRateLimited(err error) bool { return errors.Is(err, ErrRateLimited) }
+
+// IsRetryable reports whether repeating the call may succeed: an *APIError
+// whose Temporary is true, or a transport failure (no answer at all).
+// Exec that lost its socket is not retryable: the command may have run.
+func IsRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Temporary()
+	}
+	var lost *ConnectionLostError
+	if errors.As(err, &lost) {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var urlErr *url.Error
+	var netErr net.Error
+	return errors.As(err, &urlErr) || errors.As(err, &netErr)
 }
