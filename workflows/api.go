@@ -3,6 +3,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -41,6 +42,15 @@ const (
 // ErrTypeRejected is the application error type of every validator
 // rejection: the update was refused and nothing was written to history.
 const ErrTypeRejected = "Rejected"
+
+// ErrTypeSpriteGone is the application error type of an accepted operation
+// whose sprite was deleted, or became tainted, while the operation waited for
+// its turn on the sprite.
+const ErrTypeSpriteGone = "SpriteGone"
+
+// ErrTypeSessionEnding is the application error type of an accepted
+// operation cancelled because the session began to end.
+const ErrTypeSessionEnding = "SessionEnding"
 
 // Limits and defaults of the session. A request outside a limit is rejected.
 const (
@@ -113,7 +123,17 @@ type SessionState struct {
 	// RecentUpdateIDs are the IDs of recently completed updates, oldest first,
 	// bounded; an update whose ID is listed is answered from RecentResults.
 	RecentUpdateIDs []string `json:"recent_update_ids,omitempty"`
-	Counters        Counters `json:"counters"`
+	// RecentResults holds, by update ID, the JSON answers of recent updates
+	// that were small enough to keep. A repeated update whose answer was not
+	// kept is rejected as a duplicate instead of being run twice.
+	RecentResults map[string]json.RawMessage `json:"recent_results,omitempty"`
+	// Orphans are logical names whose create failed in a way that may have
+	// left a sprite behind; cleanup deletes them too.
+	Orphans []string `json:"orphans,omitempty"`
+	// LastActivityAt is when the last update was accepted or finished; the
+	// idle timeout counts from it.
+	LastActivityAt time.Time `json:"last_activity_at,omitempty"`
+	Counters       Counters  `json:"counters"`
 	// Runs counts continue-as-new generations.
 	Runs int `json:"runs"`
 }
