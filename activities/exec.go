@@ -215,8 +215,7 @@ func (r *execRun) start(ctx context.Context) (*running, <-chan int64) {
 		r.stdout.Reset()
 		r.stderr.Reset()
 	} else {
-		cmd = r.a.client.Command(r.in.ProviderName, r.in.Argv...)
-		cmd.Env, _ = envList(r.in.Env)
+		cmd = r.a.client.Command(r.in.ProviderName, withEnv(r.in.Env, r.in.Argv)...)
 		cmd.Dir = r.in.Dir
 		if r.in.Stdin != "" {
 			cmd.Stdin = strings.NewReader(r.in.Stdin)
@@ -376,4 +375,18 @@ func envList(env map[string]string) ([]string, error) {
 		list = append(list, k+"="+env[k])
 	}
 	return list, nil
+}
+
+// withEnv prefixes argv with `env -- K=V ...` so that the variables add to
+// the sprite's default environment. The API's own env parameter replaces the
+// whole environment (PATH and HOME included), which no caller of Exec wants.
+func withEnv(env map[string]string, argv []string) []string {
+	list, _ := envList(env)
+	if len(list) == 0 {
+		return argv
+	}
+	out := make([]string, 0, 2+len(list)+len(argv))
+	out = append(out, "env", "--")
+	out = append(out, list...)
+	return append(out, argv...)
 }

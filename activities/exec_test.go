@@ -94,11 +94,13 @@ func TestExec_ReturnsOutputExitCodeAndSendsTheRequest(t *testing.T) {
 		t.Errorf("stdin = %q", got)
 	}
 	q := f.exec.startQueries()[0]
-	if got := q["cmd"]; !slices.Equal(got, []string{"sh", "-lc", "cat; exit 3"}) {
+	// Variables add to the default environment (the API's env parameter
+	// would replace it), sorted for a stable command line.
+	if got := q["cmd"]; !slices.Equal(got, []string{"env", "--", "ALPHA=1", "ZED=last", "sh", "-lc", "cat; exit 3"}) {
 		t.Errorf("cmd = %q", got)
 	}
-	if got := q["env"]; !slices.Equal(got, []string{"ALPHA=1", "ZED=last"}) {
-		t.Errorf("env = %q, want sorted KEY=VALUE", got)
+	if got, ok := q["env"]; ok {
+		t.Errorf("env parameter sent (%q): it would replace PATH and HOME", got)
 	}
 	if q.Get("dir") != "/home/sprite/work" || q.Get("stdin") != "true" {
 		t.Errorf("dir = %q stdin = %q", q.Get("dir"), q.Get("stdin"))

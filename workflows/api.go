@@ -201,11 +201,12 @@ type CreateSpriteResponse struct {
 // ExecRequest runs a command. Exactly one of Command (run as `sh -lc`) and
 // Argv is set.
 type ExecRequest struct {
-	SpriteName string            `json:"sprite_name"`
-	Command    string            `json:"command,omitempty"`
-	Argv       []string          `json:"argv,omitempty"`
-	Env        map[string]string `json:"env,omitempty"`
-	Dir        string            `json:"dir,omitempty"`
+	SpriteName string   `json:"sprite_name"`
+	Command    string   `json:"command,omitempty"`
+	Argv       []string `json:"argv,omitempty"`
+	// Env adds variables to the sprite's default environment.
+	Env map[string]string `json:"env,omitempty"`
+	Dir string            `json:"dir,omitempty"`
 	// TimeoutMS bounds the command (default 120000, max 600000).
 	TimeoutMS int64  `json:"timeout,omitempty"`
 	Stdin     string `json:"stdin,omitempty"`
@@ -339,12 +340,13 @@ type ServiceURLResponse struct {
 // RiskyCommand is one command of a risky step.
 type RiskyCommand struct {
 	// SpriteName may be empty when the step names exactly one sprite.
-	SpriteName string            `json:"sprite_name,omitempty"`
-	Command    string            `json:"command,omitempty"`
-	Argv       []string          `json:"argv,omitempty"`
-	Env        map[string]string `json:"env,omitempty"`
-	Dir        string            `json:"dir,omitempty"`
-	TimeoutMS  int64             `json:"timeout,omitempty"`
+	SpriteName string   `json:"sprite_name,omitempty"`
+	Command    string   `json:"command,omitempty"`
+	Argv       []string `json:"argv,omitempty"`
+	// Env adds variables to the sprite's default environment.
+	Env       map[string]string `json:"env,omitempty"`
+	Dir       string            `json:"dir,omitempty"`
+	TimeoutMS int64             `json:"timeout,omitempty"`
 }
 
 // RiskyStepRequest runs steps under a checkpoint of every named sprite,
