@@ -47,7 +47,7 @@ func (a *Activities) CreateSprite(ctx context.Context, in CreateSpriteInput) (Cr
 		return createOutput(sp, false), nil
 	}
 	if !sprites.IsConflict(err) {
-		return CreateSpriteOutput{}, classify(op, err)
+		return CreateSpriteOutput{}, Classify(op, err)
 	}
 
 	// The name is taken: by an earlier attempt of this very create (its
@@ -60,7 +60,7 @@ func (a *Activities) CreateSprite(ctx context.Context, in CreateSpriteInput) (Cr
 		return CreateSpriteOutput{}, retryable(ErrTypeUnavailable,
 			"%s: the name was taken (409) but the sprite cannot be found; retrying", op)
 	default:
-		return CreateSpriteOutput{}, classify(op+": reading the existing sprite after 409", gerr)
+		return CreateSpriteOutput{}, Classify(op+": reading the existing sprite after 409", gerr)
 	}
 	if !hasAllLabels(existing.Labels, in.Labels) {
 		return CreateSpriteOutput{}, nonRetryable(ErrTypeConflict,

@@ -28,7 +28,7 @@ func (a *Activities) DeleteSprite(ctx context.Context, in DeleteSpriteInput) (De
 	}
 	if err != nil && !sprites.IsRetryable(err) && !sprites.IsNotFound(err) {
 		// 401, 400, a cancelled context: asking again cannot confirm anything.
-		return DeleteSpriteOutput{}, classify(op, err)
+		return DeleteSpriteOutput{}, Classify(op, err)
 	}
 	// A 204 is checked too: success promises the sprite is gone. After a
 	// failed delete, the service's 500 "failed to delete sprite" is what it
@@ -36,7 +36,7 @@ func (a *Activities) DeleteSprite(ctx context.Context, in DeleteSpriteInput) (De
 	gone, cerr := a.confirmGone(ctx, in.ProviderName)
 	switch {
 	case cerr != nil:
-		return DeleteSpriteOutput{}, classify(op+": confirming", cerr)
+		return DeleteSpriteOutput{}, Classify(op+": confirming", cerr)
 	case gone:
 		return DeleteSpriteOutput{Existed: err == nil}, nil
 	case err != nil:

@@ -40,7 +40,7 @@ func retryable(errType, format string, args ...any) error {
 		temporal.ApplicationErrorOptions{})
 }
 
-// classify turns an error of the sprites client into the activity's error:
+// Classify turns an error of the sprites client into the activity's error:
 // the one place that decides what is retried. op says what was attempted
 // ("create sprite x"); the client's errors never carry the token, and
 // nothing here adds it.
@@ -52,7 +52,7 @@ func retryable(errType, format string, args ...any) error {
 //     retried, repeating the call cannot change the answer;
 //   - cancellation and deadlines are returned as they are, so that the SDK
 //     reports them as such.
-func classify(op string, err error) error {
+func Classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -102,7 +102,7 @@ func classify(op string, err error) error {
 	return retryable(ErrTypeUnavailable, "%s", msg)
 }
 
-// classifyStream is classify for a checkpoint or restore call, whose stream
+// classifyStream is Classify for a checkpoint or restore call, whose stream
 // can fail under HTTP 200: a failure event that says "not found" is
 // NotFound, any other failed stream is failType and retried (a server-side
 // failure; a retried checkpoint takes another one, which is harmless).
@@ -114,7 +114,7 @@ func classifyStream(op, failType string, err error) error {
 		}
 		return retryable(failType, "%s: %v", op, err)
 	}
-	return classify(op, err)
+	return Classify(op, err)
 }
 
 // invalid reports a bad input; retrying it cannot help.

@@ -33,7 +33,7 @@ func TestClassify_ErrorsWithoutAnHTTPAnswer(t *testing.T) {
 		{"application error unchanged", own, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := classify("op", tc.err)
+			got := Classify("op", tc.err)
 			if tc.wantType == "" {
 				if got != tc.err {
 					t.Fatalf("classify changed %v into %v", tc.err, got)

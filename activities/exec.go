@@ -277,7 +277,7 @@ func (r *execRun) outcome(p *running, attempt int) (out ExecOutput, again bool, 
 	default:
 		// The start was refused (no session exists, nothing ran), or the
 		// attach failed for good (e.g. 401).
-		return ExecOutput{}, false, classify(r.op, runErr)
+		return ExecOutput{}, false, Classify(r.op, runErr)
 	}
 	if attempt+1 >= maxReattach {
 		// The heartbeat carries the session: the next attempt attaches.

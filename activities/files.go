@@ -43,7 +43,7 @@ func (a *Activities) ReadFile(ctx context.Context, in ReadFileInput) (ReadFileOu
 	}
 	data, err := a.client.ReadFile(ctx, in.ProviderName, in.Path)
 	if err != nil {
-		return ReadFileOutput{}, classify(op, err)
+		return ReadFileOutput{}, Classify(op, err)
 	}
 	out := ReadFileOutput{Size: int64(len(data))}
 	if limit := a.outputCap(in.MaxBytes); len(data) > limit {
@@ -115,7 +115,7 @@ func (a *Activities) WriteFile(ctx context.Context, in WriteFileInput) (WriteFil
 	}
 	res, err := a.client.WriteFile(ctx, in.ProviderName, in.Path, bytes.NewReader(data), mode)
 	if err != nil {
-		return WriteFileOutput{}, classify(op, err)
+		return WriteFileOutput{}, Classify(op, err)
 	}
 	out := WriteFileOutput{Path: res.Path, Size: res.Size}
 	if out.Path == "" {

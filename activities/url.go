@@ -25,11 +25,11 @@ type ServiceURLOutput struct {
 func (a *Activities) ServiceURL(ctx context.Context, in ServiceURLInput) (ServiceURLOutput, error) {
 	sp, err := a.client.GetSprite(ctx, in.ProviderName)
 	if err != nil {
-		return ServiceURLOutput{}, classify("get sprite "+in.ProviderName, err)
+		return ServiceURLOutput{}, Classify("get sprite "+in.ProviderName, err)
 	}
 	svcs, err := a.client.ListServices(ctx, in.ProviderName)
 	if err != nil {
-		return ServiceURLOutput{}, classify("list services of "+in.ProviderName, err)
+		return ServiceURLOutput{}, Classify("list services of "+in.ProviderName, err)
 	}
 	out := ServiceURLOutput{
 		Status: sp.Status,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -59,7 +58,7 @@ func (a *Activities) ListManaged(ctx context.Context, in ListManagedInput) (List
 	for pages := 1; ; pages++ {
 		page, err := a.sprites.ListSprites(ctx, sprites.ListOptions{MaxResults: min(limit, apiPageSize), ContinuationToken: cursor})
 		if err != nil {
-			return ListManagedOutput{}, listError(err)
+			return ListManagedOutput{}, activities.Classify("list sprites", err)
 		}
 		for _, s := range page.Sprites {
 			out.Scanned++
@@ -130,18 +129,3 @@ func wrongNamespace(asked, have string) error {
 		activities.ErrTypeInvalidArgument, nil)
 }
 
-// listError keeps a list failure retryable except where repeating cannot
-// help (a refused token), and passes on the server's retry-after for 429.
-func listError(err error) error {
-	var apiErr *sprites.APIError
-	if errors.As(err, &apiErr) {
-		switch {
-		case apiErr.StatusCode == http.StatusTooManyRequests:
-			return temporal.NewApplicationErrorWithOptions("list sprites: "+err.Error(), activities.ErrTypeRateLimited,
-				temporal.ApplicationErrorOptions{NextRetryDelay: apiErr.RetryAfter})
-		case errors.Is(err, sprites.ErrUnauthorized):
-			return temporal.NewNonRetryableApplicationError("list sprites: "+err.Error(), activities.ErrTypeUnauthorized, nil)
-		}
-	}
-	return fmt.Errorf("list sprites: %w", err)
-}
