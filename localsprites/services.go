@@ -3,7 +3,6 @@ package localsprites
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -377,18 +376,9 @@ loop:
 	writeComplete(w, name)
 }
 
-// writeComplete writes the terminal event with log_files, a field
-// sprites.StreamEvent does not carry.
+// writeComplete writes the terminal event of a service stream.
 func writeComplete(w http.ResponseWriter, name string) {
-	ev := struct {
-		sprites.StreamEvent
-		LogFiles map[string]string `json:"log_files"`
-	}{sprites.StreamEvent{Type: "complete", Timestamp: nowMillis()}, logFiles(name)}
-	raw, _ := json.Marshal(ev)
-	_, _ = w.Write(append(raw, '\n'))
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
+	_ = sprites.NewStreamWriter(w).Write(sprites.StreamEvent{Type: "complete", Timestamp: nowMillis(), LogFiles: logFiles(name)})
 }
 
 func (s *Server) startService(w http.ResponseWriter, r *http.Request) {

@@ -58,8 +58,8 @@ type ControlMessage struct {
 	Created   int64  `json:"created,omitempty"`
 	Cols      int    `json:"cols,omitempty"`
 	Rows      int    `json:"rows,omitempty"`
-	IsOwner   bool   `json:"is_owner,omitempty"`
-	TTY       bool   `json:"tty,omitempty"`
+	IsOwner   bool   `json:"is_owner"`
+	TTY       bool   `json:"tty"`
 	ExitCode  *int   `json:"exit_code,omitempty"`
 	Signal    string `json:"signal,omitempty"`
 	Port      int    `json:"port,omitempty"`

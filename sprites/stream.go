@@ -22,6 +22,9 @@ type StreamEvent struct {
 	ExitCode  *int      `json:"exit_code,omitempty"`
 	Time      time.Time `json:"time,omitzero"`
 	Timestamp int64     `json:"timestamp,omitempty"` // service logs: unix ms
+	// LogFiles names a service's log files (combined, stdout, stderr) on
+	// its terminal event.
+	LogFiles map[string]string `json:"log_files,omitempty"`
 }
 
 // Text is the event's human-readable text, whichever field carried it.
