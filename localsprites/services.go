@@ -234,6 +234,11 @@ func (sp *sprite) serviceState(name string) sprites.ServiceWithState {
 		out.State.Status, out.State.PID, out.State.StartedAt = "running", p.pid, &started
 		return out
 	}
+	if m.Stopped {
+		// A stop on purpose is sticky and is not a crash, whatever code the
+		// signal left.
+		return out
+	}
 	p.mu.Lock()
 	if p.exitCode != 0 {
 		out.State.Status, out.State.Error = "failed", fmt.Sprintf("exited with code %d", p.exitCode)
