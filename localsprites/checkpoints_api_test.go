@@ -79,8 +79,11 @@ func diffTrees(want, got map[string]treeEntry) string {
 	return strings.Join(diffs, "; ")
 }
 
-// processesWith lists host PIDs whose command line contains needle.
-func processesWith(needle string) []int {
+// processesWith lists the host PIDs of the sprite spriteID (by the marker
+// in their environment) whose command line contains needle. Other test
+// runs on the machine may run the same commands; they are not counted.
+func processesWith(spriteID, needle string) []int {
+	marker := []byte(markerVar + "=" + spriteID + "\x00")
 	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -89,7 +92,10 @@ func processesWith(needle string) []int {
 			continue
 		}
 		raw, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && bytes.Contains(raw, []byte(needle)) {
+		if err != nil || !bytes.Contains(raw, []byte(needle)) {
+			continue
+		}
+		if env, err := os.ReadFile("/proc/" + e.Name() + "/environ"); err == nil && bytes.Contains(env, marker) {
 			pids = append(pids, pid)
 		}
 	}
@@ -99,7 +105,7 @@ func processesWith(needle string) []int {
 func TestCheckpoint_RestoreBringsBackFilesAndKillsProcesses(t *testing.T) {
 	forEachSandbox(t, func(t *testing.T, mode SandboxMode) {
 		ts := start(t, Config{Sandbox: mode})
-		ts.create("cp")
+		spriteID := ts.create("cp").ID
 		home := filepath.Join(ts.cfg.StateDir, "sprites", "cp", "home")
 		big := make([]byte, 300<<10)
 		_, _ = rand.Read(big)
@@ -128,7 +134,7 @@ func TestCheckpoint_RestoreBringsBackFilesAndKillsProcesses(t *testing.T) {
 		// Background processes of every kind: a daemon that left the
 		// session's process group, and a detached exec session.
 		ts.sh("cp", "setsid sleep 3017.5 >/dev/null 2>&1 < /dev/null &")
-		eventually(t, 5*time.Second, "the daemon to start", func() bool { return len(processesWith("3017.5")) == 1 })
+		eventually(t, 5*time.Second, "the daemon to start", func() bool { return len(processesWith(spriteID, "3017.5")) == 1 })
 		detached := ts.dropAfter("cp", "echo up; exec sleep 3018.5", "up", "max_run_after_disconnect", "0")
 
 		events, err = ts.stream("POST", "/v1/sprites/cp/checkpoints/v1/restore", nil, nil)
@@ -141,10 +147,10 @@ func TestCheckpoint_RestoreBringsBackFilesAndKillsProcesses(t *testing.T) {
 		if d := diffTrees(before, snapshotTree(t, home)); d != "" {
 			t.Fatalf("after restore: %s", d)
 		}
-		if pids := processesWith("3017.5"); len(pids) != 0 {
+		if pids := processesWith(spriteID, "3017.5"); len(pids) != 0 {
 			t.Fatalf("daemon survived the restore: %v", pids)
 		}
-		if pids := processesWith("3018.5"); len(pids) != 0 || syscall.Kill(int(detached), 0) == nil {
+		if pids := processesWith(spriteID, "3018.5"); len(pids) != 0 || syscall.Kill(int(detached), 0) == nil {
 			t.Fatalf("detached session survived the restore: %v", pids)
 		}
 		var list sprites.SessionList
@@ -223,7 +229,7 @@ func TestCheckpoint_ListGetAndUnknownIDs(t *testing.T) {
 func TestSprites_DeleteRemovesFilesCheckpointsAndProcesses(t *testing.T) {
 	forEachSandbox(t, func(t *testing.T, mode SandboxMode) {
 		ts := start(t, Config{Sandbox: mode})
-		ts.create("gone")
+		spriteID := ts.create("gone").ID
 		ts.writeFile("gone", "f", "data")
 		if _, err := ts.stream("POST", "/v1/sprites/gone/checkpoint", nil, nil); err != nil {
 			t.Fatal(err)
@@ -231,7 +237,7 @@ func TestSprites_DeleteRemovesFilesCheckpointsAndProcesses(t *testing.T) {
 		ts.sh("gone", "setsid sleep 3019.5 >/dev/null 2>&1 < /dev/null &")
 		id := ts.dropAfter("gone", "echo up; exec sleep 3020.5", "up", "max_run_after_disconnect", "0")
 		ts.call("DELETE", "/v1/sprites/gone", nil, nil, http.StatusNoContent, nil)
-		if pids := append(processesWith("3019.5"), processesWith("3020.5")...); len(pids) != 0 || syscall.Kill(int(id), 0) == nil {
+		if pids := append(processesWith(spriteID, "3019.5"), processesWith(spriteID, "3020.5")...); len(pids) != 0 || syscall.Kill(int(id), 0) == nil {
 			t.Fatalf("processes survived the delete: %v", pids)
 		}
 		if _, err := os.Stat(filepath.Join(ts.cfg.StateDir, "sprites", "gone")); !errors.Is(err, fs.ErrNotExist) {

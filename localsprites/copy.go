@@ -1,6 +1,7 @@
 package localsprites
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -132,8 +133,14 @@ func copyTree(src, dst string) error {
 	return nil
 }
 
+// copyFile copies one regular file. The sprite's processes run while a
+// checkpoint is taken, so the file may have been swapped for a FIFO since
+// the walk saw it: openRegular neither blocks on one nor copies it.
 func copyFile(sr, dr *os.Root, rel string, info fs.FileInfo, asRoot bool) error {
-	in, err := sr.Open(rel)
+	in, _, err := openRegular(sr, rel, os.O_RDONLY, 0)
+	if errors.Is(err, errNotRegular) {
+		return nil // skipped, like the special files the walk sees
+	}
 	if err != nil {
 		return err
 	}

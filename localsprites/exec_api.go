@@ -282,6 +282,12 @@ func (s *Server) execHTTP(w http.ResponseWriter, r *http.Request) {
 	ss.attach()
 	defer ss.detach()
 	if p.stdin {
+		// Output flows while stdin is still arriving. Without full duplex,
+		// an HTTP/1 server discards the unread body at the first flush (or
+		// blocks reading it), cutting the command's stdin.
+		if err := http.NewResponseController(w).EnableFullDuplex(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			s.log.Debug("exec: full duplex", "err", err)
+		}
 		go ss.copyStdin(r.Body)
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

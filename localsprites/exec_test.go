@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -312,5 +313,125 @@ func TestExec_HoldQuirkKeepsSocketOpenAfterExitFrame(t *testing.T) {
 	defer cancelShort()
 	if _, _, err := c.Read(short); short.Err() == nil {
 		t.Fatalf("socket ended during the hold: %v", err)
+	}
+}
+
+// TestExec_HTTPPostKeepsStdinFlowingAfterOutput feeds stdin in two parts
+// and sends the second only after output has arrived: an HTTP/1 server
+// that is not full duplex throws the unread request body away as soon as
+// the first frame is flushed, and the command then sees a cut stdin.
+func TestExec_HTTPPostKeepsStdinFlowingAfterOutput(t *testing.T) {
+	ts := start(t, Config{})
+	ts.create("dx")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	bodyR, bodyW := io.Pipe()
+	// The transport waits for its body writer before it reports a failed
+	// round trip; closing the body on timeout keeps a failure from hanging.
+	stopBody := context.AfterFunc(ctx, func() { bodyW.CloseWithError(ctx.Err()) })
+	defer stopBody()
+	q := execQuery([]string{"sh", "-c", "echo started; cat"}, "stdin", "true")
+	req, err := http.NewRequestWithContext(ctx, "POST", ts.url("/v1/sprites/dx/exec", q), bodyR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+ts.cfg.Token)
+	go func() { _, _ = io.WriteString(bodyW, "first\n") }()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("exec: %v", err)
+	}
+	defer resp.Body.Close()
+	// Wait for the first output frame: from here on the response is being
+	// written while the request body is still open.
+	var got []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(got, []byte("started\n")) {
+		n, err := resp.Body.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("answer ended before the first output (%v): %q", err, got)
+		}
+	}
+	_, _ = io.WriteString(bodyW, "second\n")
+	bodyW.Close()
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	got = append(got, rest...)
+	if len(got) < 2 || got[len(got)-2] != sprites.StreamExit || got[len(got)-1] != 0 {
+		t.Fatalf("answer does not end with exit 0: %q", got)
+	}
+	// The output is text, so dropping the stream bytes leaves stdout.
+	stdout := bytes.ReplaceAll(got[:len(got)-2], []byte{sprites.StreamStdout}, nil)
+	if want := "started\nfirst\nsecond\n"; string(stdout) != want {
+		t.Fatalf("stdout %q, want %q: stdin was cut once output flowed", stdout, want)
+	}
+}
+
+// TestExec_WorkingDirCannotLeaveTheSandbox plants an absolute symlink to a
+// host directory in the sprite and runs a command there. The directory is
+// resolved from outside the sandbox, where an absolute link means the
+// host's root: the command must not start in the host's directory.
+func TestExec_WorkingDirCannotLeaveTheSandbox(t *testing.T) {
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		t.Skip("bubblewrap is not installed")
+	}
+	ts := start(t, Config{Sandbox: SandboxBwrap})
+	ts.create("wd")
+	host := t.TempDir() // under /tmp, which the sandbox replaces with its own
+	if err := os.WriteFile(filepath.Join(host, "secret"), []byte("host-only"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts.sh("wd", "ln -s "+host+" esc && mkdir -p real && ln -s real rel")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := ts.dial(ctx, "/v1/sprites/wd/exec", execQuery([]string{"sh", "-c", "pwd; cat secret; echo x > planted"}, "dir", "/home/sprite/esc"))
+	if err == nil {
+		_ = c.Write(ctx, websocket.MessageBinary, []byte{sprites.StreamStdinEOF})
+		res := readSession(ctx, t, c, nil)
+		c.CloseNow()
+		if strings.Contains(res.stdout, "host-only") {
+			t.Fatalf("the command ran in the host's %s: stdout %q", host, res.stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(host, "planted")); err == nil {
+		t.Fatal("the command wrote into the host directory")
+	}
+	// A relative link that stays inside still works as a working directory.
+	res := ts.execWSQ("wd", execQuery([]string{"pwd"}, "dir", "/home/sprite/rel"))
+	if res.exitCode != 0 || res.stdout != "/home/sprite/real\n" && res.stdout != "/home/sprite/rel\n" {
+		t.Fatalf("dir through an inside link: exit %d, stdout %q, stderr %q", res.exitCode, res.stdout, res.stderr)
+	}
+}
+
+// TestExec_LeavesNoDescriptorOnTheHome runs commands in the sandbox and
+// then looks for descriptors of this process still open on the sprite's
+// files: each exec hands nsenter its working directory as a descriptor.
+func TestExec_LeavesNoDescriptorOnTheHome(t *testing.T) {
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		t.Skip("bubblewrap is not installed")
+	}
+	ts := start(t, Config{Sandbox: SandboxBwrap})
+	ts.create("fd")
+	for range 5 {
+		ts.sh("fd", "true")
+	}
+	// Through the sandbox the descriptor's path reads /home/sprite; the
+	// inode tells it is the sprite's home.
+	home, err := os.Stat(filepath.Join(ts.cfg.StateDir, "sprites", "fd", "home"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if st, err := os.Stat("/proc/self/fd/" + e.Name()); err == nil && os.SameFile(st, home) {
+			t.Errorf("descriptor %s is still open on the sprite's home", e.Name())
+		}
 	}
 }

@@ -98,7 +98,7 @@ func writeFSError(w http.ResponseWriter, err error, p string) {
 	case errors.Is(err, errOutside) || isEscape(err):
 		status, code = http.StatusBadRequest, "EINVAL"
 		err = errOutside
-	case errors.Is(err, errPathRequired), errno == syscall.EINVAL:
+	case errors.Is(err, errPathRequired), errors.Is(err, errNotRegular), errno == syscall.EINVAL, errno == syscall.ENXIO:
 		status, code = http.StatusBadRequest, "EINVAL"
 	case errno == syscall.ENOTDIR:
 		status, code = http.StatusBadRequest, "ENOTDIR"
@@ -121,6 +121,34 @@ func writeFSError(w http.ResponseWriter, err error, p string) {
 	writeJSON(w, status, sprites.ErrorBody{Error: msg, Code: code, Path: p})
 }
 
+// errNotRegular is a FIFO, socket or device: the filesystem API reads and
+// writes regular files only.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens a regular file (or a link to one) in root. The open
+// does not block (a FIFO would wait for its other end while the request
+// holds the sprite's lock) and the type is checked on the opened file, so
+// a file swapped meanwhile cannot slip through. A directory is EISDIR.
+func openRegular(root *os.Root, rel string, flag int, perm os.FileMode) (*os.File, fs.FileInfo, error) {
+	f, err := root.OpenFile(rel, flag|syscall.O_NONBLOCK, perm)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+	case st.IsDir():
+		err = syscall.EISDIR
+	case !st.Mode().IsRegular():
+		err = errNotRegular
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, st, nil
+}
+
 // isEscape reports the os.Root refusal of a path (or symlink) that leaves
 // the root; os does not export that error.
 func isEscape(err error) bool {
@@ -132,61 +160,28 @@ func (s *Server) fsRead(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	defer done()
-	f, err := root.Open(p.rel)
+	f, st, err := openRegular(root, p.rel, os.O_RDONLY, 0)
+	// The open file stays readable whatever happens to the sprite next, so
+	// it is sent without holding the sprite: a client that reads slowly
+	// (or not at all) must not hold up a delete or a restore.
+	done()
 	if err != nil {
 		writeFSError(w, err, p.abs)
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		writeFSError(w, err, p.abs)
-		return
-	}
-	if st.IsDir() {
-		writeFSError(w, syscall.EISDIR, p.abs)
-		return
-	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.Copy(w, f)
 }
 
-func parseMode(v string) (os.FileMode, error) {
+// writeMode reads fs/write's mode; none means 0644.
+func writeMode(v string) (os.FileMode, error) {
 	if v == "" {
 		return 0o644, nil
 	}
-	n, err := strconv.ParseUint(v, 8, 32)
-	if err != nil || n > 0o7777 {
-		return 0, fmt.Errorf("invalid mode %q", v)
-	}
-	m := os.FileMode(n & 0o777)
-	if n&0o4000 != 0 {
-		m |= os.ModeSetuid
-	}
-	if n&0o2000 != 0 {
-		m |= os.ModeSetgid
-	}
-	if n&0o1000 != 0 {
-		m |= os.ModeSticky
-	}
-	return m, nil
-}
-
-func formatMode(m fs.FileMode) string {
-	n := uint32(m.Perm())
-	if m&os.ModeSetuid != 0 {
-		n |= 0o4000
-	}
-	if m&os.ModeSetgid != 0 {
-		n |= 0o2000
-	}
-	if m&os.ModeSticky != 0 {
-		n |= 0o1000
-	}
-	return fmt.Sprintf("%04o", n)
+	return sprites.ParseMode(v)
 }
 
 // wantParents reads the parent-creation flag under either name (docs say
@@ -206,7 +201,7 @@ func wantParents(q map[string][]string) bool {
 // through (os.Root keeps it inside the sprite).
 func (s *Server) fsWrite(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	mode, err := parseMode(q.Get("mode"))
+	mode, err := writeMode(q.Get("mode"))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, sprites.ErrorBody{Error: err.Error(), Code: "EINVAL", Path: q.Get("path")})
 		return
@@ -262,7 +257,7 @@ func (s *Server) fsWrite(w http.ResponseWriter, r *http.Request) {
 		writeFSError(w, err, p.abs)
 		return
 	}
-	writeJSON(w, http.StatusOK, sprites.WriteResult{Path: p.abs, Size: size, Mode: formatMode(mode)})
+	writeJSON(w, http.StatusOK, sprites.WriteResult{Path: p.abs, Size: size, Mode: sprites.FormatMode(mode)})
 }
 
 func writeReplace(root *os.Root, rel string, body io.Reader, mode os.FileMode) (int64, error) {
@@ -289,8 +284,14 @@ func writeReplace(root *os.Root, rel string, body io.Reader, mode os.FileMode) (
 }
 
 func writeInPlace(root *os.Root, rel string, body io.Reader, mode os.FileMode) (int64, error) {
-	f, err := root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode.Perm())
+	// No O_TRUNC at open: a link to something that is not a regular file
+	// must be refused before anything changes.
+	f, _, err := openRegular(root, rel, os.O_WRONLY|os.O_CREATE, mode.Perm())
 	if err != nil {
+		return 0, err
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
 		return 0, err
 	}
 	n, err := io.Copy(f, body)
@@ -309,7 +310,7 @@ func entryOf(abs string, info fs.FileInfo) sprites.FileEntry {
 		Path:    abs,
 		Type:    "file",
 		Size:    info.Size(),
-		Mode:    formatMode(info.Mode()),
+		Mode:    sprites.FormatMode(info.Mode()),
 		ModTime: info.ModTime().UTC(),
 		IsDir:   info.IsDir(),
 	}

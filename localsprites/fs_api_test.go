@@ -1,12 +1,16 @@
 package localsprites
 
 import (
+	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sprite-sessions/sprite-sessions/sprites"
 )
@@ -179,4 +183,85 @@ func TestFS_RefusesEveryEscape(t *testing.T) {
 			t.Fatalf("inside link reads %q", got)
 		}
 	})
+}
+
+// TestFS_RefusesSpecialFilesWithoutBlocking reads and writes a named pipe
+// the sprite made. Opening a FIFO blocks until the other end opens, which
+// would hang the request while it holds the sprite's lock, and with it the
+// sprite's delete.
+func TestFS_RefusesSpecialFilesWithoutBlocking(t *testing.T) {
+	ts := start(t, Config{})
+	ts.create("fifo")
+	ts.sh("fifo", "mkfifo pipe && ln -s pipe link")
+	cases := []struct {
+		name, method, op, path string
+	}{
+		{"read the fifo", "GET", "read", "pipe"},
+		{"read through a link", "GET", "read", "link"},
+		{"write through a link", "PUT", "write", "link"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var body io.Reader
+			if tc.method == "PUT" {
+				body = strings.NewReader("data")
+			}
+			req, err := http.NewRequestWithContext(ctx, tc.method, ts.url("/v1/sprites/fifo/fs/"+tc.op, url.Values{"path": {tc.path}}), body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+ts.cfg.Token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v (the server blocked on the FIFO)", tc.method, tc.path, err)
+			}
+			defer resp.Body.Close()
+			var e sprites.ErrorBody
+			_ = json.NewDecoder(resp.Body).Decode(&e)
+			if resp.StatusCode != http.StatusBadRequest || e.Code != "EINVAL" {
+				t.Fatalf("status %d, body %+v; want 400 EINVAL", resp.StatusCode, e)
+			}
+		})
+	}
+	ts.call("DELETE", "/v1/sprites/fifo", nil, nil, http.StatusNoContent, nil)
+}
+
+// TestFS_StalledReaderDoesNotBlockDelete starts reading a file larger than
+// the socket buffers and stops reading: the read must not keep the sprite
+// locked, or its delete (and restore) would wait on that client for ever.
+func TestFS_StalledReaderDoesNotBlockDelete(t *testing.T) {
+	ts := start(t, Config{})
+	ts.create("slow")
+	ts.sh("slow", "head -c 33554432 /dev/zero > big")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", ts.url("/v1/sprites/slow/fs/read", url.Values{"path": {"big"}}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+ts.cfg.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close() // read nothing: the server's writes fill the socket and block
+
+	delCtx, delCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer delCancel()
+	del, err := http.NewRequestWithContext(delCtx, "DELETE", ts.url("/v1/sprites/slow", nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	del.Header.Set("Authorization", "Bearer "+ts.cfg.Token)
+	dresp, err := http.DefaultClient.Do(del)
+	if err != nil {
+		t.Fatalf("delete while a reader stalls: %v", err)
+	}
+	dresp.Body.Close()
+	if dresp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete answered %d", dresp.StatusCode)
+	}
 }

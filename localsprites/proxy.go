@@ -75,10 +75,16 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, name, path s
 	if !sp.acquire(w) {
 		return
 	}
-	defer sp.release()
 	if httpSvc != "" {
 		s.ensureServiceRunning(sp, httpSvc)
 	}
+	// The environment lock only guards the service start against a restore
+	// or delete. The request itself counts as activity but holds no lock:
+	// an open one (a long poll, a WebSocket) would hold up the sprite's
+	// delete for as long as its visitor stays.
+	sp.begin()
+	defer sp.end()
+	sp.release()
 
 	target := &url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(port)}
 	rp := &httputil.ReverseProxy{
@@ -90,13 +96,24 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, name, path s
 			// The API token is for this server, never for the sprite's app.
 			pr.Out.Header.Del("Authorization")
 		},
-		Transport: &http.Transport{DialContext: dialRetry, ResponseHeaderTimeout: 0},
+		Transport: s.proxyTransport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			s.log.Debug("proxy", "sprite", name, "port", port, "err", err)
 			writeError(w, http.StatusBadGateway, "sprite is not listening on port "+strconv.Itoa(port))
 		},
 	}
 	rp.ServeHTTP(w, r)
+}
+
+// newProxyTransport is the one transport of the sprite URLs: a transport
+// per request would keep an idle connection to the sprite open for every
+// request served.
+func newProxyTransport() *http.Transport {
+	return &http.Transport{
+		DialContext:         dialRetry,
+		MaxIdleConnsPerHost: 8,
+		IdleConnTimeout:     90 * time.Second,
+	}
 }
 
 // dialRetry dials, retrying refused connections for a while: the sprite's

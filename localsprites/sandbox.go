@@ -230,22 +230,60 @@ func (sp *sprite) command(spec procSpec) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	// nsenter opens the working directory before entering the namespaces;
-	// through /proc/<init>/root it opens the sandbox's view of it.
-	wd := fmt.Sprintf("/proc/%d/root%s", sb.pid, dir)
-	if st, err := os.Stat(wd); err != nil || !st.IsDir() {
+	wd, err := sb.openDir(dir)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s", errBadDir, dir)
 	}
+	// nsenter opens the working directory before it enters the
+	// namespaces, so it gets the directory already opened inside the
+	// sandbox, as its fd 3.
 	args := []string{
 		"--target", strconv.Itoa(sb.pid),
-		"--mount", "--pid", "--root", "--wd=" + wd,
+		"--mount", "--pid", "--root", "--wd=/proc/self/fd/3",
 		"--", file,
 	}
 	args = append(args, spec.Args[1:]...)
 	cmd := exec.Command("nsenter", args...)
 	cmd.Env = env
+	cmd.ExtraFiles = []*os.File{wd}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd, nil
+}
+
+// openDir opens dir (absolute, clean) as the sandbox sees it. The lookup
+// starts at the sandbox's root through /proc/<init>/root and goes through
+// an os.Root: resolved from outside by path, an absolute symlink in the
+// sprite's files would lead to the host's directory of that name instead.
+// Like the filesystem API, it refuses absolute symlinks altogether.
+func (sb *sandbox) openDir(dir string) (*os.File, error) {
+	root, err := os.OpenRoot(fmt.Sprintf("/proc/%d/root", sb.pid))
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	rel := strings.TrimPrefix(dir, "/")
+	if rel == "" {
+		rel = "."
+	}
+	f, err := root.Open(rel)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.IsDir() {
+		f.Close()
+		return nil, errBadDir
+	}
+	return f, nil
+}
+
+// startProc starts cmd and closes this process's copies of the files it
+// passed on (the working directory of an nsenter).
+func startProc(cmd *exec.Cmd) error {
+	err := cmd.Start()
+	for _, f := range cmd.ExtraFiles {
+		f.Close()
+	}
+	return err
 }
 
 // hostPath maps a path as the sprite sees it to the host path, for paths
@@ -272,7 +310,13 @@ func (sp *sprite) environment(given []string) []string {
 	}
 	var env []string
 	if given != nil {
-		env = append(env, given...)
+		// A client's copy of the marker would shadow the real one (getenv
+		// takes the first), and the marker is what finds strays to kill.
+		for _, kv := range given {
+			if !strings.HasPrefix(kv, markerVar+"=") {
+				env = append(env, kv)
+			}
+		}
 		if !hasVar(env, "PATH") {
 			env = append(env, "PATH="+defaultPath)
 		}

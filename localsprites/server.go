@@ -28,6 +28,8 @@ type Server struct {
 	faults *faults
 	bwrap  string // path of bwrap, "" in plain mode
 
+	proxyTransport *http.Transport // forwards requests to sprite URLs
+
 	mu      sync.Mutex // guards sprites and closed
 	sprites map[string]*sprite
 	closed  bool
@@ -52,6 +54,8 @@ func New(cfg Config) (*Server, error) {
 		log:     c.Logger,
 		sprites: map[string]*sprite{},
 		faults:  newFaults(c.FaultSeed, c.Faults),
+
+		proxyTransport: newProxyTransport(),
 	}
 	if s.bwrap, err = findSandbox(c.Sandbox, s.log); err != nil {
 		return nil, err
@@ -131,6 +135,7 @@ func (s *Server) Close() error {
 		}
 	}
 	s.shutdownSprites()
+	s.proxyTransport.CloseIdleConnections()
 	s.bg.Wait()
 	return err
 }

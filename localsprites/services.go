@@ -95,39 +95,41 @@ func (sp *sprite) startServiceProc(name string, def sprites.Service, sub chan sp
 	if err != nil {
 		return nil, err
 	}
+	// opened collects what must be closed when the start fails half way.
+	opened := slices.Clone(cmd.ExtraFiles)
+	fail := func(err error) (*serviceProc, error) {
+		for _, f := range opened {
+			f.Close()
+		}
+		return nil, err
+	}
 	combinedPath, stdoutPath, stderrPath := sp.serviceLogPaths(name)
 	var files []*os.File
 	for _, p := range []string{combinedPath, stdoutPath, stderrPath} {
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
-			for _, f := range files {
-				f.Close()
-			}
-			return nil, fmt.Errorf("service log: %w", err)
+			return fail(fmt.Errorf("service log: %w", err))
 		}
 		files = append(files, f)
+		opened = append(opened, f)
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return fail(fmt.Errorf("starting service %s: %w", name, err))
 	}
+	opened = append(opened, outR, outW)
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, err
+		return fail(fmt.Errorf("starting service %s: %w", name, err))
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
-	err = cmd.Start()
+	err = startProc(cmd)
 	outW.Close()
 	errW.Close()
 	if err != nil {
-		outR.Close()
-		errR.Close()
-		for _, f := range files {
-			f.Close()
-		}
-		return nil, fmt.Errorf("starting service %s: %w", name, err)
+		// startProc closed the extra files; the pipes' write ends are shut.
+		opened = append(files, outR, errR)
+		return fail(fmt.Errorf("starting service %s: %w", name, err))
 	}
 	p := &serviceProc{
 		name:      name,
@@ -294,7 +296,8 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusBadRequest, "invalid service definition: "+err.Error())
 		return
 	}
-	if def.Cmd == "" || !validName(name) {
+	// Service names follow the sprite name rules; they name log files.
+	if def.Cmd == "" || sprites.ValidateName(name) != nil {
 		writeText(w, http.StatusBadRequest, "a service needs a valid name and a cmd")
 		return
 	}
@@ -306,7 +309,8 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 	if !sp.acquire(w) {
 		return
 	}
-	defer sp.release()
+	release := sync.OnceFunc(sp.release)
+	defer release()
 	sp.mu.Lock()
 	if def.HTTPPort != nil {
 		for other, m := range sp.meta.Services {
@@ -331,7 +335,7 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 	if old != nil && old.running() {
 		s.stopProc(old, 5*time.Second)
 	}
-	s.runAndStream(r.Context(), w, sp, name, def, duration)
+	s.runAndStream(r.Context(), w, sp, name, def, duration, release)
 }
 
 func streamDuration(v string) (time.Duration, error) {
@@ -346,10 +350,14 @@ func streamDuration(v string) (time.Duration, error) {
 }
 
 // runAndStream starts the service and streams started, its output, exit
-// (if it ends meanwhile) and complete with the log files.
-func (s *Server) runAndStream(ctx context.Context, w http.ResponseWriter, sp *sprite, name string, def sprites.Service, duration time.Duration) {
+// (if it ends meanwhile) and complete with the log files. The caller has
+// acquired the sprite; release is called once the process started, before
+// the stream: a stream lasts as long as its client asks (?duration) and
+// must not hold up the sprite's delete or restore meanwhile.
+func (s *Server) runAndStream(ctx context.Context, w http.ResponseWriter, sp *sprite, name string, def sprites.Service, duration time.Duration, release func()) {
 	events := make(chan sprites.StreamEvent, 256)
 	p, err := sp.startServiceProc(name, def, events)
+	release()
 	if err != nil {
 		if errors.Is(err, errBadDir) {
 			writeText(w, http.StatusBadRequest, err.Error())
@@ -400,9 +408,15 @@ func (s *Server) startService(w http.ResponseWriter, r *http.Request) {
 	if !sp.acquire(w) {
 		return
 	}
-	defer sp.release()
+	release := sync.OnceFunc(sp.release)
+	defer release()
 	sp.mu.Lock()
 	m := sp.meta.Services[name]
+	if m == nil { // deleted since findService
+		sp.mu.Unlock()
+		writeError(w, http.StatusNotFound, "service not found: "+name)
+		return
+	}
 	m.Stopped = false
 	_ = sp.saveLocked()
 	p := sp.services[name]
@@ -414,7 +428,7 @@ func (s *Server) startService(w http.ResponseWriter, r *http.Request) {
 		writeComplete(w, name)
 		return
 	}
-	s.runAndStream(r.Context(), w, sp, name, m.Def, duration)
+	s.runAndStream(r.Context(), w, sp, name, m.Def, duration, release)
 }
 
 // stopProc sends SIGTERM to the service's process group, then SIGKILL after
@@ -452,8 +466,14 @@ func (s *Server) stopService(w http.ResponseWriter, r *http.Request) {
 		timeout = d
 	}
 	sp.mu.Lock()
+	m := sp.meta.Services[name]
+	if m == nil { // deleted since findService
+		sp.mu.Unlock()
+		writeError(w, http.StatusNotFound, "service not found: "+name)
+		return
+	}
 	p := sp.services[name]
-	sp.meta.Services[name].Stopped = true
+	m.Stopped = true
 	_ = sp.saveLocked()
 	sp.mu.Unlock()
 	if p == nil || !p.running() {

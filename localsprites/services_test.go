@@ -2,6 +2,7 @@ package localsprites
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sprite-sessions/sprite-sessions/sprites"
 )
@@ -148,5 +150,46 @@ func TestPolicy_StoredAndEchoed(t *testing.T) {
 			t.Fatalf("stored %+v", p)
 		}
 		ts.call("POST", "/v1/sprites/pol/policy/network", nil, sprites.NetworkPolicy{Rules: []sprites.PolicyRule{{Domain: "x", Action: "maybe"}}}, http.StatusBadRequest, nil)
+	}
+}
+
+// TestServices_LongEventStreamDoesNotBlockDelete asks for an hour of a
+// service's events and deletes the sprite while the stream is open.
+func TestServices_LongEventStreamDoesNotBlockDelete(t *testing.T) {
+	ts := start(t, Config{})
+	ts.create("svcdel")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	body, _ := json.Marshal(sprites.Service{Cmd: "sleep", Args: []string{"1000"}})
+	req, err := http.NewRequestWithContext(ctx, "PUT", ts.url("/v1/sprites/svcdel/services/long", url.Values{"duration": {"1h"}}), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// Wait for the started event: the service runs and the stream is open.
+	var ev sprites.StreamEvent
+	if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil || ev.Type != "started" {
+		t.Fatalf("first event %+v, %v", ev, err)
+	}
+
+	delCtx, delCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer delCancel()
+	del, err := http.NewRequestWithContext(delCtx, "DELETE", ts.url("/v1/sprites/svcdel", nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	del.Header.Set("Authorization", "Bearer "+testToken)
+	dresp, err := http.DefaultClient.Do(del)
+	if err != nil {
+		t.Fatalf("delete while a service stream is open: %v", err)
+	}
+	dresp.Body.Close()
+	if dresp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete answered %d", dresp.StatusCode)
 	}
 }

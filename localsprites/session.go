@@ -55,31 +55,35 @@ func (sp *sprite) startSession(spec procSpec, withStdin bool, maxAfter time.Dura
 	if err != nil {
 		return nil, err
 	}
+	// opened collects what must be closed when the start fails half way.
+	opened := slices.Clone(cmd.ExtraFiles)
+	fail := func(err error) (*session, error) {
+		for _, f := range opened {
+			f.Close()
+		}
+		return nil, fmt.Errorf("exec: %w", err)
+	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("exec: %w", err)
+		return fail(err)
 	}
+	opened = append(opened, outR, outW)
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, fmt.Errorf("exec: %w", err)
+		return fail(err)
 	}
+	opened = append(opened, errR, errW)
 	var inR, inW *os.File
 	if withStdin {
 		if inR, inW, err = os.Pipe(); err != nil {
-			outR.Close()
-			outW.Close()
-			errR.Close()
-			errW.Close()
-			return nil, fmt.Errorf("exec: %w", err)
+			return fail(err)
 		}
 		cmd.Stdin = inR
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
 
 	sp.begin()
-	err = cmd.Start()
+	err = startProc(cmd)
 	outW.Close()
 	errW.Close()
 	if inR != nil {

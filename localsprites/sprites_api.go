@@ -25,7 +25,7 @@ func (s *Server) createSprite(w http.ResponseWriter, r *http.Request) {
 		writeInvalid(w, "invalid request body: "+err.Error())
 		return
 	}
-	if !validName(req.Name) {
+	if sprites.ValidateName(req.Name) != nil {
 		writeInvalid(w, "invalid sprite name format")
 		return
 	}

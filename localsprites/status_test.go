@@ -19,7 +19,7 @@ func (ts *testServer) status(name string) string {
 func TestStatus_RunningWhileActiveThenWarmThenColdAndWakes(t *testing.T) {
 	forEachSandbox(t, func(t *testing.T, mode SandboxMode) {
 		ts := start(t, Config{Sandbox: mode, Idle: Idle{WarmAfter: 200 * time.Millisecond, ColdAfter: 200 * time.Millisecond}})
-		ts.create("st")
+		spriteID := ts.create("st").ID
 		if s := ts.status("st"); s != sprites.StatusCold {
 			t.Fatalf("new sprite is %s", s)
 		}
@@ -44,7 +44,7 @@ func TestStatus_RunningWhileActiveThenWarmThenColdAndWakes(t *testing.T) {
 		eventually(t, 5*time.Second, "warm", func() bool { return ts.status("st") == sprites.StatusWarm })
 		eventually(t, 5*time.Second, "cold", func() bool { return ts.status("st") == sprites.StatusCold })
 		// Going cold stopped the sprite's processes, as a VM shutdown would.
-		eventually(t, 5*time.Second, "the daemon to be stopped", func() bool { return len(processesWith("3021.5")) == 0 })
+		eventually(t, 5*time.Second, "the daemon to be stopped", func() bool { return len(processesWith(spriteID, "3021.5")) == 0 })
 
 		var sp sprites.Sprite
 		ts.call("GET", "/v1/sprites/st", nil, nil, http.StatusOK, &sp)

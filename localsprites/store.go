@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // State directory layout:
@@ -164,18 +163,4 @@ func (s *Server) freePort() (int, error) {
 		}
 	}
 	return 0, errors.New("finding a free port: no luck in 20 tries")
-}
-
-// validName reports whether name is a valid sprite name: 1-63 characters
-// of [a-z0-9-], not starting or ending with '-'.
-func validName(name string) bool {
-	if len(name) == 0 || len(name) > 63 || strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-") {
-		return false
-	}
-	for _, c := range name {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
 }

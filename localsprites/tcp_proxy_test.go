@@ -1,6 +1,7 @@
 package localsprites
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -51,6 +52,23 @@ func TestTCPProxy_RelaysToLoopbackOnly(t *testing.T) {
 	}
 	if typ, msg, err := c.Read(ctx); err != nil || typ != websocket.MessageBinary || string(msg) != "ping" {
 		t.Fatalf("echo: %v %q %v", typ, msg, err)
+	}
+	// Clients send whatever their copy buffer holds; a message over the
+	// WebSocket library's 32 KiB default must not end the tunnel.
+	big := bytes.Repeat([]byte("0123456789abcdef"), 16<<10) // 256 KiB
+	if err := c.Write(ctx, websocket.MessageBinary, big); err != nil {
+		t.Fatal(err)
+	}
+	var echoed []byte
+	for len(echoed) < len(big) {
+		_, msg, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("echo of a 256 KiB message: %v after %d bytes", err, len(echoed))
+		}
+		echoed = append(echoed, msg...)
+	}
+	if !bytes.Equal(echoed, big) {
+		t.Fatal("the 256 KiB message came back changed")
 	}
 
 	c2, err := ts.dial(ctx, "/v1/sprites/tun/proxy", nil)

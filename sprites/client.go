@@ -22,16 +22,28 @@ type Client struct {
 	token     string
 	http      *http.Client
 	userAgent string
+	// err is a bad option; every call returns it without sending anything.
+	err error
 }
 
 // Option configures a Client.
 type Option func(*Client)
 
 // WithBaseURL points the client at another server, such as localsprites.
+// An address that is not an http or https URL makes every call fail: the
+// token must not go to the default server instead.
 func WithBaseURL(u string) Option {
 	return func(c *Client) {
-		if parsed, err := url.Parse(strings.TrimRight(u, "/")); err == nil {
-			c.baseURL = parsed
+		parsed, err := url.Parse(strings.TrimRight(u, "/"))
+		switch {
+		case err != nil:
+			// %v: a *url.Error in the chain would read as a network failure
+			// worth retrying.
+			c.err = fmt.Errorf("sprites: invalid base URL: %v: %w", err, ErrInvalid)
+		case (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "":
+			c.err = fmt.Errorf("sprites: invalid base URL %q: want http(s)://host[:port]: %w", u, ErrInvalid)
+		default:
+			c.baseURL, c.err = parsed, nil
 		}
 	}
 }
@@ -98,6 +110,9 @@ func spritePath(name string, elems ...string) string {
 // newRequest builds an authenticated request. body may be nil, an io.Reader
 // (sent as octet-stream) or a value encoded as JSON.
 func (c *Client) newRequest(ctx context.Context, method, path string, q url.Values, body any) (*http.Request, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
 	var r io.Reader
 	contentType := ""
 	switch b := body.(type) {

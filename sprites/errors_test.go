@@ -180,3 +180,34 @@ func TestClient_SendsNoRequestForAnInvalidName(t *testing.T) {
 		}
 	}
 }
+
+// recordingTransport fails every request and remembers where it went.
+type recordingTransport struct{ hosts []string }
+
+func (r *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.hosts = append(r.hosts, req.URL.Host)
+	return nil, errors.New("recording transport: no network")
+}
+
+// TestClient_BadBaseURLFailsEveryCallWithoutSending makes sure a base URL
+// that does not parse is not skipped in favour of the default server: the
+// token meant for one server would go to another.
+func TestClient_BadBaseURLFailsEveryCallWithoutSending(t *testing.T) {
+	for _, base := range []string{"http://[::1", "localhost:8787", "ftp://example.test", "http://"} {
+		t.Run(base, func(t *testing.T) {
+			rt := &recordingTransport{}
+			c := New(testToken, WithBaseURL(base), WithHTTPClient(&http.Client{Transport: rt}))
+			ctx := context.Background()
+			_, err := c.GetSprite(ctx, "box")
+			if !errors.Is(err, ErrInvalid) || IsRetryable(err) {
+				t.Errorf("GetSprite = %v, want a non-retryable ErrInvalid", err)
+			}
+			if err := c.Command("box", "true").Run(ctx); !errors.Is(err, ErrInvalid) {
+				t.Errorf("Run = %v, want ErrInvalid", err)
+			}
+			if len(rt.hosts) != 0 {
+				t.Errorf("requests went to %v", rt.hosts)
+			}
+		})
+	}
+}

@@ -194,6 +194,9 @@ func (cmd *Cmd) execURL(attach bool) *url.URL {
 // dialExec opens the exec socket. A refused upgrade is decoded like any
 // other error answer.
 func (c *Client) dialExec(ctx context.Context, op string, u *url.URL) (*websocket.Conn, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+c.token)
 	h.Set("User-Agent", c.userAgent)

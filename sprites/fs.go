@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 )
 
 // HomeDir is the working directory of every filesystem call: the service
@@ -22,9 +24,10 @@ func fsQuery(path string) url.Values {
 	return url.Values{"path": {path}, "workingDir": {HomeDir}}
 }
 
-// octalMode renders mode as the service's 4-digit octal string, e.g. "0644",
-// moving Go's setuid/setgid/sticky flags to their Unix bits.
-func octalMode(mode os.FileMode) string {
+// FormatMode renders mode as the filesystem API's 4-digit octal string,
+// e.g. "0644", moving Go's setuid/setgid/sticky flags to their Unix bits.
+// Other type bits (directory, symlink) are dropped.
+func FormatMode(mode os.FileMode) string {
 	m := uint32(mode.Perm())
 	if mode&os.ModeSetuid != 0 {
 		m |= 0o4000
@@ -38,27 +41,69 @@ func octalMode(mode os.FileMode) string {
 	return fmt.Sprintf("%04o", m)
 }
 
+// ParseMode reads an octal mode string such as "0644", "755" or "4755"
+// into an os.FileMode with Go's setuid/setgid/sticky flags. It is the
+// inverse of FormatMode; the error wraps ErrInvalid.
+func ParseMode(s string) (os.FileMode, error) {
+	n, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || n > 0o7777 {
+		return 0, fmt.Errorf("sprites: mode %q is not an octal permission such as 0644: %w", s, ErrInvalid)
+	}
+	m := os.FileMode(n & 0o777)
+	if n&0o4000 != 0 {
+		m |= os.ModeSetuid
+	}
+	if n&0o2000 != 0 {
+		m |= os.ModeSetgid
+	}
+	if n&0o1000 != 0 {
+		m |= os.ModeSticky
+	}
+	return m, nil
+}
+
 // ReadFile reads a file; relative paths resolve against /home/sprite. A
-// missing file is ErrNotFound.
+// missing file is ErrNotFound. The whole file is held in memory: use
+// ReadFileLimit for files of unknown size.
 func (c *Client) ReadFile(ctx context.Context, sprite, path string) ([]byte, error) {
+	data, _, err := c.ReadFileLimit(ctx, sprite, path, math.MaxInt64)
+	return data, err
+}
+
+// ReadFileLimit reads at most max bytes of a file and reports the whole
+// file's size, holding no more than max bytes in memory whatever the
+// file's size: from the Content-Length the server sends, or else by
+// counting the rest of the answer as it is discarded. A missing file is
+// ErrNotFound.
+func (c *Client) ReadFileLimit(ctx context.Context, sprite, path string, max int64) (data []byte, size int64, err error) {
 	if err := ValidateName(sprite); err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	if max < 0 {
+		return nil, 0, fmt.Errorf("sprites: read %s in %s: negative limit %d: %w", path, sprite, max, ErrInvalid)
 	}
 	op := fmt.Sprintf("read %s in %s", path, sprite)
 	req, err := c.newRequest(ctx, http.MethodGet, spritePath(sprite, "fs", "read"), fsQuery(path), nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	resp, err := c.doStream(op, req, http.StatusOK, http.StatusPartialContent)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err = io.ReadAll(io.LimitReader(resp.Body, max))
 	if err != nil {
-		return nil, fmt.Errorf("sprites: %s: %w", op, err)
+		return nil, 0, fmt.Errorf("sprites: %s: %w", op, err)
 	}
-	return data, nil
+	if resp.StatusCode == http.StatusOK && resp.ContentLength >= 0 {
+		return data, resp.ContentLength, nil
+	}
+	rest, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sprites: %s: %w", op, err)
+	}
+	return data, int64(len(data)) + rest, nil
 }
 
 // WriteFile writes a file with mode (zero means 0644), creating parent
@@ -74,7 +119,7 @@ func (c *Client) WriteFile(ctx context.Context, sprite, path string, data io.Rea
 		data = bytes.NewReader(nil)
 	}
 	q := fsQuery(path)
-	q.Set("mode", octalMode(mode))
+	q.Set("mode", FormatMode(mode))
 	q.Set("mkdirParents", "true")
 	op := fmt.Sprintf("write %s in %s", path, sprite)
 	req, err := c.newRequest(ctx, http.MethodPut, spritePath(sprite, "fs", "write"), q, data)

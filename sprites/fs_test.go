@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -109,5 +110,88 @@ func TestDeleteFile_SendsRecursiveAndDecodes(t *testing.T) {
 	res, err := c.DeleteFile(context.Background(), "box", "src", true)
 	if err != nil || res.Count != 2 || len(res.Deleted) != 2 {
 		t.Fatalf("DeleteFile = %+v, %v", res, err)
+	}
+}
+
+func TestMode_ParseAndFormatRoundTrip(t *testing.T) {
+	tests := []struct {
+		text string
+		mode os.FileMode
+		want string // FormatMode of the parsed mode
+	}{
+		{"0644", 0o644, "0644"},
+		{"755", 0o755, "0755"},
+		{"4755", 0o755 | os.ModeSetuid, "4755"},
+		{"2750", 0o750 | os.ModeSetgid, "2750"},
+		{"1777", 0o777 | os.ModeSticky, "1777"},
+		{"0000", 0, "0000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.text, func(t *testing.T) {
+			got, err := ParseMode(tc.text)
+			if err != nil || got != tc.mode {
+				t.Fatalf("ParseMode(%q) = %v, %v; want %v", tc.text, got, err, tc.mode)
+			}
+			if s := FormatMode(got); s != tc.want {
+				t.Fatalf("FormatMode(%v) = %q, want %q", got, s, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"", "0o644", "rw-r--r--", "10000", "0648", "-644"} {
+		if _, err := ParseMode(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseMode(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	if s := FormatMode(os.ModeDir | 0o755); s != "0755" {
+		t.Errorf("FormatMode(dir 0755) = %q, want the permission bits only", s)
+	}
+}
+
+func TestReadFileLimit_KeepsAtMostTheLimitAndReportsTheSize(t *testing.T) {
+	content := strings.Repeat("0123456789", 100_000) // 1 MB
+	tests := []struct {
+		name          string
+		contentLength bool
+		max           int64
+		wantLen       int
+	}{
+		{"cut, size from Content-Length", true, 1000, 1000},
+		{"cut, size counted", false, 1000, 1000},
+		{"whole file", true, 2 << 20, len(content)},
+		{"zero limit", false, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, mux := newMuxClient(t)
+			mux.HandleFunc("GET /v1/sprites/{name}/fs/read", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/octet-stream")
+				if tc.contentLength {
+					w.Header().Set("Content-Length", strconv.Itoa(len(content)))
+				} else {
+					w.(http.Flusher).Flush() // chunked: no length
+				}
+				_, _ = io.WriteString(w, content)
+			})
+			data, size, err := c.ReadFileLimit(context.Background(), "box", "big.log", tc.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(data) != tc.wantLen || string(data) != content[:tc.wantLen] {
+				t.Fatalf("got %d bytes, want the first %d", len(data), tc.wantLen)
+			}
+			if size != int64(len(content)) {
+				t.Fatalf("size %d, want %d", size, len(content))
+			}
+		})
+	}
+}
+
+func TestReadFileLimit_MissingFileIsNotFound(t *testing.T) {
+	c, mux := newMuxClient(t)
+	mux.HandleFunc("GET /v1/sprites/{name}/fs/read", func(w http.ResponseWriter, r *http.Request) {
+		writeRaw(w, 404, "application/json", `{"error":"file not found","code":"ENOENT","path":"/home/sprite/x"}`)
+	})
+	if _, _, err := c.ReadFileLimit(context.Background(), "box", "x", 10); !IsNotFound(err) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/sprite-sessions/sprite-sessions/workflows"
 )
@@ -74,6 +75,10 @@ func decodeArgs(name string, args json.RawMessage, into any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {
 		return &RejectedError{Op: name, Message: "invalid arguments: " + err.Error()}
+	}
+	// Anything after the object would be dropped unseen.
+	if _, err := dec.Token(); err != io.EOF {
+		return &RejectedError{Op: name, Message: "invalid arguments: unexpected data after the JSON object"}
 	}
 	return nil
 }

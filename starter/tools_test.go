@@ -190,6 +190,9 @@ func TestCallTool_RejectsBadCallsBeforeCallingTemporal(t *testing.T) {
 		"wrong type":         {ToolCreateSprite, `{"sprite_name":"web","cpus":"two"}`},
 		"unsupported action": {ToolManageSprite, `{"sprite_name":"web","action":"stop"}`},
 		"not an object":      {ToolReadFile, `["web"]`},
+		// A second object after the first would be dropped unseen.
+		"trailing data": {ToolManageSprite, `{"sprite_name":"web","action":"delete"}{"sprite_name":"db","action":"delete"}`},
+		"trailing text": {ToolExec, `{"sprite_name":"web","command":"ls"} rm -rf`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

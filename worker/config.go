@@ -129,6 +129,10 @@ func LoadConfig(ctx context.Context, lookuper envconfig.Lookuper) (Config, error
 	if err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", unwrapField(err))
 	}
+	// Secrets mounted from files often end in a newline, which would make
+	// every request's header invalid; no token or key contains whitespace.
+	cfg.SpritesToken = Secret(strings.TrimSpace(cfg.SpritesToken.Value()))
+	cfg.Temporal.APIKey = Secret(strings.TrimSpace(cfg.Temporal.APIKey.Value()))
 	if err := cfg.validate(); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}

@@ -159,6 +159,19 @@ func TestLoadConfig_EmptyMetricsAddressDisablesListener(t *testing.T) {
 	}
 }
 
+// TestLoadConfig_TrimsWhitespaceAroundSecrets loads secrets the way a
+// mounted secret file often carries them, with a final newline: sent as
+// is, a newline makes every Sprites request fail as an invalid header.
+func TestLoadConfig_TrimsWhitespaceAroundSecrets(t *testing.T) {
+	cfg, err := load(t, map[string]string{"SPRITES_TOKEN": " " + secretToken + "\n", "TEMPORAL_API_KEY": secretAPIKey + "\r\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SpritesToken.Value() != secretToken || cfg.Temporal.APIKey.Value() != secretAPIKey {
+		t.Errorf("token %q, API key %q: want them without the whitespace", cfg.SpritesToken.Value(), cfg.Temporal.APIKey.Value())
+	}
+}
+
 func TestLoadConfig_MissingTokenIsAnErrorNamingTheVariable(t *testing.T) {
 	for name, env := range map[string]map[string]string{
 		"unset":      {"TEMPORAL_API_KEY": secretAPIKey},

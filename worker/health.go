@@ -67,6 +67,10 @@ func (r *readiness) ready(ctx context.Context) error {
 	if !r.checkedAt.IsZero() && now.Sub(r.checkedAt) < r.ttl {
 		return r.verdict
 	}
+	// The checks outlive a prober that gives up (its timeout may be shorter
+	// than theirs): the verdict is cached, so it must describe the
+	// dependencies, not a caller that left.
+	ctx = context.WithoutCancel(ctx)
 	var errs []error
 	for _, d := range r.deps {
 		cctx, cancel := context.WithTimeout(ctx, readyCheckTimeout)

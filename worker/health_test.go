@@ -212,3 +212,24 @@ func TestHealthMux_ServesMetrics(t *testing.T) {
 		t.Errorf("/metrics = %d, body lacks the counter", code)
 	}
 }
+
+// TestReadiness_ProbeThatGivesUpDoesNotPoisonTheVerdict cancels the first
+// probe's request (a prober whose timeout is shorter than the checks) and
+// asks again: the answer must be the dependencies', not the cached
+// cancellation of a caller that left.
+func TestReadiness_ProbeThatGivesUpDoesNotPoisonTheVerdict(t *testing.T) {
+	r := &readiness{
+		started: func() error { return nil },
+		deps:    []dependency{{"sprites api", func(ctx context.Context) error { return ctx.Err() }}},
+		ttl:     readyCacheTTL,
+		now:     (&fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}).Now,
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.ready(gone); err != nil {
+		t.Logf("first probe (caller gone): %v", err)
+	}
+	if err := r.ready(context.Background()); err != nil {
+		t.Fatalf("second probe = %v, want ready: a cancelled caller's error was cached", err)
+	}
+}

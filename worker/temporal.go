@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 )
@@ -16,14 +17,16 @@ import (
 // is set; TEMPORAL_TLS=false turns it off whatever else is set.
 func (t TemporalConfig) ClientOptions() (client.Options, error) {
 	opts := client.Options{HostPort: t.Address, Namespace: t.Namespace}
-	if t.APIKey != "" {
-		opts.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey.Value())
+	// Trimmed here too: the CLI reads these variables without LoadConfig.
+	key := strings.TrimSpace(t.APIKey.Value())
+	if key != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
 	}
 	if t.TLS != nil && !*t.TLS {
 		opts.ConnectionOptions.TLSDisabled = true
 		return opts, nil
 	}
-	if t.TLS == nil && !t.anyTLSSetting() && t.APIKey == "" {
+	if t.TLS == nil && !t.anyTLSSetting() && key == "" {
 		return opts, nil
 	}
 	conf, err := t.tlsConfig()

@@ -110,7 +110,7 @@ var routeWords = map[string]bool{
 	"checkpoint": true, "checkpoints": true, "restore": true, "exec": true, "kill": true,
 	"fs": true, "read": true, "write": true, "list": true, "delete": true, "rename": true, "copy": true, "chmod": true,
 	"services": true, "start": true, "stop": true, "logs": true, "policy": true, "network": true,
-	"upgrade": true, "check": true, "proxy": true,
+	"signal": true, "upgrade": true, "check": true, "proxy": true, "ports": true, "watch": true,
 }
 
 // normaliseRoute turns a request path into a bounded set of route

@@ -24,6 +24,8 @@ func TestNormaliseRoute_ReplacesIdentifiers(t *testing.T) {
 		{"/v1/sprites/ss-abc/exec/4242/kill", "/v1/sprites/{name}/exec/{session}/kill"},
 		{"/v1/sprites/ss-abc/fs/read", "/v1/sprites/{name}/fs/read"},
 		{"/v1/sprites/ss-abc/services/web/start", "/v1/sprites/{name}/services/{service}/start"},
+		{"/v1/sprites/ss-abc/services/signal", "/v1/sprites/{name}/services/signal"},
+		{"/v1/sprites/ss-abc/ports/watch", "/v1/sprites/{name}/ports/watch"},
 		{"/v1/sprites/ss-abc/policy/network", "/v1/sprites/{name}/policy/network"},
 		{"/v1/sprites/ss-abc/something/unknown", "/v1/sprites/{name}/{id}/{id}"},
 		{"/v1/sprites/a/b/c/d/e/f/g", "other"},

@@ -35,6 +35,17 @@ func testFilesystem(t *testing.T, s *suite) {
 		}
 	})
 
+	t.Run("ReadFileLimitCutsAndReportsTheSize", func(t *testing.T) {
+		s.writeFile(t, name, "big.txt", strings.Repeat("x", 10_000))
+		data, size, err := c.ReadFileLimit(s.ctx, name, "big.txt", 100)
+		if err != nil {
+			t.Fatalf("ReadFileLimit: %v", err)
+		}
+		if len(data) != 100 || size != 10_000 {
+			t.Errorf("ReadFileLimit = %d bytes, size %d; want 100 bytes of a 10000-byte file", len(data), size)
+		}
+	})
+
 	t.Run("WriteAppliesMode", func(t *testing.T) {
 		if _, err := c.WriteFile(s.ctx, name, "bin/run.sh", strings.NewReader("#!/bin/sh\necho ran\n"), 0o755); err != nil {
 			t.Fatalf("WriteFile(0755): %v", err)
