@@ -3,14 +3,19 @@
 package activities
 
 import (
+	"context"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"github.com/sprite-sessions/sprite-sessions/sprites"
 )
 
 // Options tune the activities.
 type Options struct {
-	// HeartbeatInterval is how often a running exec heartbeats (default 5s).
+	// HeartbeatInterval is how often a running exec, checkpoint or restore
+	// heartbeats (default 5s; more often when the attempt's heartbeat
+	// timeout asks for it).
 	HeartbeatInterval time.Duration
 	// MaxOutputCap bounds any requested output cap (default 512 KiB).
 	MaxOutputCap int
@@ -38,6 +43,18 @@ func New(client *sprites.Client, opts Options) *Activities {
 		opts.MaxRunAfterDisconnect = 60 * time.Second
 	}
 	return &Activities{client: client, opts: opts}
+}
+
+// heartbeatEvery is how often a long call heartbeats: HeartbeatInterval,
+// but at least twice per HeartbeatTimeout of the attempt, so that a worker
+// configured with a long interval cannot make every long exec, checkpoint
+// or restore time out while it is fine.
+func (a *Activities) heartbeatEvery(ctx context.Context) time.Duration {
+	every := a.opts.HeartbeatInterval
+	if timeout := activity.GetInfo(ctx).HeartbeatTimeout; timeout > 0 {
+		every = min(every, timeout/2)
+	}
+	return every
 }
 
 // outputCap is the byte cap of one answer: the requested one, bounded by

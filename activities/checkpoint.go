@@ -66,14 +66,15 @@ func (a *Activities) Restore(ctx context.Context, in RestoreInput) error {
 	return nil
 }
 
-// keepAlive heartbeats every HeartbeatInterval until stop is called, so a
+// keepAlive heartbeats (see heartbeatEvery) until stop is called, so a
 // long stream neither trips a heartbeat timeout nor misses a cancellation.
 func (a *Activities) keepAlive(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
+	every := a.heartbeatEvery(ctx)
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(a.opts.HeartbeatInterval)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {

@@ -30,6 +30,11 @@ func (a *Activities) DeleteSprite(ctx context.Context, in DeleteSpriteInput) (De
 		// 401, 400, a cancelled context: asking again cannot confirm anything.
 		return DeleteSpriteOutput{}, Classify(op, err)
 	}
+	if sprites.IsRateLimited(err) {
+		// Refused, so nothing changed: wait the server's retry_after rather
+		// than spend more calls confirming.
+		return DeleteSpriteOutput{}, Classify(op, err)
+	}
 	// A 204 is checked too: success promises the sprite is gone. After a
 	// failed delete, the service's 500 "failed to delete sprite" is what it
 	// answers for a missing sprite, but a real failure could read the same.

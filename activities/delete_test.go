@@ -3,6 +3,7 @@ package activities
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/sprite-sessions/sprite-sessions/sprites"
 )
@@ -16,6 +17,8 @@ func TestDeleteSprite_Outcomes(t *testing.T) {
 		check   func(*testing.T, *fakeAPI)
 		want    *DeleteSpriteOutput // nil: an error is wanted
 		errType string
+		// wantDelay is the NextRetryDelay the error must carry.
+		wantDelay time.Duration
 	}{
 		{name: "204 confirmed by get", exists: true, want: &DeleteSpriteOutput{Existed: true},
 			check: func(t *testing.T, f *fakeAPI) {
@@ -61,6 +64,15 @@ func TestDeleteSprite_Outcomes(t *testing.T) {
 				f.queue("DELETE /v1/sprites/"+name, http.StatusServiceUnavailable, `{"error":"busy"}`)
 				f.queue("GET /v1/sprites/"+name, http.StatusBadGateway, `bad gateway`)
 			}},
+		{name: "429 waits the server's retry_after_seconds", exists: true, errType: ErrTypeRateLimited, wantDelay: 9 * time.Second,
+			setup: func(f *fakeAPI) {
+				f.queue("DELETE /v1/sprites/"+name, http.StatusTooManyRequests, `{"error":"slow down","retry_after_seconds":9}`)
+			},
+			check: func(t *testing.T, f *fakeAPI) {
+				if n := f.count("GET /v1/sprites/" + name); n != 0 {
+					t.Errorf("%d gets after a refused delete: they add to the rate limit", n)
+				}
+			}},
 		{name: "401 is not retried", exists: true, errType: ErrTypeUnauthorized,
 			setup: func(f *fakeAPI) {
 				f.queue("DELETE /v1/sprites/"+name, http.StatusUnauthorized, `{"error":"unauthorized"}`)
@@ -80,8 +92,10 @@ func TestDeleteSprite_Outcomes(t *testing.T) {
 			env := newActivityEnv(t, acts)
 			val, err := env.ExecuteActivity(acts.DeleteSprite, DeleteSpriteInput{ProviderName: name})
 			if tc.want == nil {
-				retryable := tc.errType == ErrTypeUnavailable
-				appError(t, err, tc.errType, retryable)
+				retryable := tc.errType == ErrTypeUnavailable || tc.errType == ErrTypeRateLimited
+				if got := appError(t, err, tc.errType, retryable).NextRetryDelay(); got != tc.wantDelay {
+					t.Errorf("NextRetryDelay = %v, want %v", got, tc.wantDelay)
+				}
 			} else {
 				if err != nil {
 					t.Fatalf("DeleteSprite: %v", err)

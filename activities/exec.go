@@ -22,7 +22,8 @@ type ExecInput struct {
 	Dir          string            `json:"dir,omitempty"`
 	Stdin        string            `json:"stdin,omitempty"`
 	Timeout      time.Duration     `json:"timeout"`
-	// OutputCap bounds each of stdout and stderr in the answer.
+	// OutputCap bounds each of stdout and stderr in the answer, as
+	// encoded in its JSON payload.
 	OutputCap int `json:"output_cap"`
 	// AttachSessionID, when non-zero, attaches to that running session
 	// instead of starting Argv: a quick first attempt (e.g. a local
@@ -148,8 +149,20 @@ func (r *execRun) run(ctx context.Context) (ExecOutput, error) {
 		defer t.Stop()
 		deadline = t.C
 	}
-	ticker := time.NewTicker(r.a.opts.HeartbeatInterval)
+	ticker := time.NewTicker(r.a.heartbeatEvery(ctx))
 	defer ticker.Stop()
+	// Until session_info names the session the attempt keeps quiet: the SDK
+	// holds back a heartbeat that follows another closely, and the one that
+	// carries the session ID must go out at once. A start slower than a
+	// quarter of the heartbeat timeout beats anyway, or the attempt would
+	// time out and its retry start the command a second time.
+	var slowStart <-chan time.Time
+	if timeout := activity.GetInfo(ctx).HeartbeatTimeout; timeout > 0 {
+		t := time.NewTimer(timeout / 4)
+		defer t.Stop()
+		slowStart = t.C
+	}
+	slow := false
 
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -175,8 +188,10 @@ func (r *execRun) run(ctx context.Context) (ExecOutput, error) {
 			select {
 			case id := <-sessions:
 				r.named(ctx, id)
+			case <-slowStart:
+				slow = true
 			case <-ticker.C:
-				if r.session != 0 {
+				if r.session != 0 || slow {
 					r.beat(ctx)
 				}
 			case <-deadline:
@@ -339,15 +354,14 @@ func (r *execRun) kill(ctx context.Context, why string) {
 }
 
 func (r *execRun) output(code int) ExecOutput {
-	return ExecOutput{
-		ExitCode:        code,
-		Stdout:          r.stdout.String(),
-		Stderr:          r.stderr.String(),
-		StdoutTruncated: r.stdout.Truncated(),
-		StderrTruncated: r.stderr.Truncated(),
-		DurationMS:      time.Since(r.started).Milliseconds(),
-		SessionID:       r.session,
+	out := ExecOutput{
+		ExitCode:   code,
+		DurationMS: time.Since(r.started).Milliseconds(),
+		SessionID:  r.session,
 	}
+	out.Stdout, out.StdoutTruncated = r.stdout.Text()
+	out.Stderr, out.StderrTruncated = r.stderr.Text()
+	return out
 }
 
 // exited reports whether Run's result says the exit frame arrived.

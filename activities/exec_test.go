@@ -2,9 +2,11 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/sprite-sessions/sprite-sessions/sprites"
 )
@@ -139,19 +142,52 @@ func TestExec_CapsEachStreamAndFlagsTruncation(t *testing.T) {
 	}
 }
 
-func TestExec_OutputIsValidUTF8(t *testing.T) {
+func TestExec_CapsTheEncodedSizeOfEachStream(t *testing.T) {
+	// Each '<' and control byte takes six bytes in a JSON payload: a raw cap
+	// alone would let 256 KiB of them encode to 1.5 MiB per stream.
 	f := newFakeAPI(t)
 	f.exec.onStart = func(s *execSocket) {
 		s.info(1)
-		s.out(sprites.StreamStdout, "ab\xffc")
-		s.out(sprites.StreamStderr, "xxé")
+		s.out(sprites.StreamStdout, strings.Repeat("<", 100))
+		s.out(sprites.StreamStderr, "é"+strings.Repeat("\x01", 20))
 		s.exit(0)
 	}
 	acts := New(f.client(), Options{})
 	env := newActivityEnv(t, acts)
-	out := execOutput(t, env, acts, ExecInput{ProviderName: "ss-abc-main", Argv: []string{"gen"}, OutputCap: 2 + 1})
-	if out.Stdout != "ab\uFFFD" || out.Stderr != "xx" || !out.StderrTruncated {
-		t.Errorf("stdout = %q stderr = %q (truncated %v)", out.Stdout, out.Stderr, out.StderrTruncated)
+	out := execOutput(t, env, acts, ExecInput{ProviderName: "ss-abc-main", Argv: []string{"gen"}, OutputCap: 63})
+	for _, s := range []struct {
+		name      string
+		text      string
+		truncated bool
+		want      string
+	}{
+		{"stdout", out.Stdout, out.StdoutTruncated, strings.Repeat("<", 10)},
+		{"stderr", out.Stderr, out.StderrTruncated, "é" + strings.Repeat("\x01", 10)},
+	} {
+		b, err := json.Marshal(s.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b)-2 > 63 || s.text != s.want || !s.truncated {
+			t.Errorf("%s = %q (%d bytes as JSON, truncated %v), want %q flagged truncated", s.name, s.text, len(b)-2, s.truncated, s.want)
+		}
+	}
+}
+
+func TestExec_OutputIsValidUTF8(t *testing.T) {
+	f := newFakeAPI(t)
+	f.exec.onStart = func(s *execSocket) {
+		s.info(1)
+		s.out(sprites.StreamStdout, "a\xffb")
+		s.out(sprites.StreamStderr, "xxxxé")
+		s.exit(0)
+	}
+	acts := New(f.client(), Options{})
+	env := newActivityEnv(t, acts)
+	// The cap of 5 bytes fits "a", U+FFFD (3 bytes) and "b", and cuts é.
+	out := execOutput(t, env, acts, ExecInput{ProviderName: "ss-abc-main", Argv: []string{"gen"}, OutputCap: 5})
+	if out.Stdout != "a\uFFFDb" || out.StdoutTruncated || out.Stderr != "xxxx" || !out.StderrTruncated {
+		t.Errorf("stdout = %q (truncated %v) stderr = %q (truncated %v)", out.Stdout, out.StdoutTruncated, out.Stderr, out.StderrTruncated)
 	}
 }
 
@@ -172,6 +208,106 @@ func TestExec_HeartbeatsTheSessionIDWhileRunning(t *testing.T) {
 	out := execOutput(t, env, acts, ExecInput{ProviderName: "ss-abc-main", Argv: []string{"sleep", "1"}})
 	if out.SessionID != 77 || out.ExitCode != 0 {
 		t.Errorf("output = %+v", out)
+	}
+}
+
+// execInWorkflow runs Exec as a workflow's activity with a 1s heartbeat
+// timeout and the given attempts, which the activity environment cannot set.
+func execInWorkflow(t *testing.T, acts *Activities, in ExecInput, attempts int32) (ExecOutput, error) {
+	t.Helper()
+	run := func(ctx workflow.Context) (ExecOutput, error) {
+		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			HeartbeatTimeout:    time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Millisecond, MaximumAttempts: attempts},
+		})
+		var out ExecOutput
+		err := workflow.ExecuteActivity(ctx, acts.Exec, in).Get(ctx, &out)
+		return out, err
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterActivity(acts)
+	env.RegisterWorkflow(run)
+	env.ExecuteWorkflow(run)
+	if err := env.GetWorkflowError(); err != nil {
+		return ExecOutput{}, err
+	}
+	var out ExecOutput
+	err := env.GetWorkflowResult(&out)
+	return out, err
+}
+
+// sleepThen waits d, as a slow command or a slow service does, unless the
+// socket goes first.
+func sleepThen(s *execSocket, d time.Duration) bool {
+	select {
+	case <-time.After(d):
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+func TestExec_HeartbeatsWithinTheAttemptsHeartbeatTimeoutWhateverTheInterval(t *testing.T) {
+	t.Parallel() // each waits out a slow command in real time
+	f := newFakeAPI(t)
+	f.exec.onStart = func(s *execSocket) {
+		s.info(5)
+		// The command runs for several heartbeat timeouts.
+		if sleepThen(s, 2500*time.Millisecond) {
+			s.exit(0)
+		}
+	}
+	// An interval far longer than the heartbeat timeout the workflow asks for.
+	acts := New(f.client(), Options{HeartbeatInterval: time.Minute})
+	out, err := execInWorkflow(t, acts, ExecInput{ProviderName: "ss-abc-main", Argv: []string{"long"}}, 1)
+	if err != nil || out.ExitCode != 0 {
+		t.Fatalf("exec = %+v, %v; want it to finish without a heartbeat timeout", out, err)
+	}
+}
+
+func TestExec_HeartbeatsWhileTheSessionIsNotNamedYet(t *testing.T) {
+	t.Parallel() // each waits out a slow command in real time
+	// A slow start (a cold sprite, a busy service) must not look like a dead
+	// worker: the retry would start the command a second time.
+	f := newFakeAPI(t)
+	f.exec.onStart = func(s *execSocket) {
+		if sleepThen(s, 2500*time.Millisecond) {
+			s.info(6)
+			s.exit(0)
+		}
+	}
+	acts := New(f.client(), Options{HeartbeatInterval: 100 * time.Millisecond})
+	out, err := execInWorkflow(t, acts, ExecInput{ProviderName: "ss-abc-main", Argv: []string{"once"}}, 2)
+	if err != nil || out.ExitCode != 0 {
+		t.Errorf("exec = %+v, %v", out, err)
+	}
+	if starts, _, _ := f.exec.counts(); starts != 1 {
+		t.Errorf("the command was started %d times, want once", starts)
+	}
+}
+
+func TestExec_FirstHeartbeatCarriesTheSessionIDWhenNothingPressesForOne(t *testing.T) {
+	// Without a heartbeat timeout to beat, an attempt must not heartbeat
+	// before the session is named: the SDK would hold back the heartbeat
+	// that names it, and a crash meanwhile would run the command twice.
+	f := newFakeAPI(t)
+	acts := New(f.client(), Options{HeartbeatInterval: 10 * time.Millisecond})
+	env := newActivityEnv(t, acts)
+	hbs := recordHeartbeats(env)
+	f.exec.onStart = func(s *execSocket) {
+		if sleepThen(s, 200*time.Millisecond) {
+			s.info(8)
+			waitFor(t, hbs.ch, "a heartbeat")
+			s.exit(0)
+		}
+	}
+	execOutput(t, env, acts, ExecInput{ProviderName: "ss-abc-main", Argv: []string{"slow-start"}})
+	hbs.mu.Lock()
+	defer hbs.mu.Unlock()
+	if len(hbs.seen) == 0 || hbs.seen[0].SessionID != 8 {
+		t.Errorf("heartbeats %+v: the first must name session 8", hbs.seen)
 	}
 }
 

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"fmt"
 	"os"
-	"strconv"
 	"unicode/utf8"
+
+	"github.com/sprite-sessions/sprite-sessions/sprites"
 )
 
 // Content encodings of file contents in inputs and answers.
@@ -17,7 +17,7 @@ const (
 )
 
 // defaultFileMode is the mode of a written file when none is given.
-const defaultFileMode = 0o644
+const defaultFileMode os.FileMode = 0o644
 
 // ReadFileInput reads a file.
 type ReadFileInput struct {
@@ -35,7 +35,8 @@ type ReadFileOutput struct {
 }
 
 // ReadFile reads a file from the sprite. At most MaxBytes (bounded by the
-// activities' MaxOutputCap) enter the answer; Size is the whole file's.
+// activities' MaxOutputCap) of it enter the answer, text cut further so that
+// its JSON encoding fits in MaxBytes; Size is the whole file's.
 func (a *Activities) ReadFile(ctx context.Context, in ReadFileInput) (ReadFileOutput, error) {
 	op := "read " + in.Path + " in " + in.ProviderName
 	if in.Path == "" {
@@ -46,7 +47,8 @@ func (a *Activities) ReadFile(ctx context.Context, in ReadFileInput) (ReadFileOu
 		return ReadFileOutput{}, Classify(op, err)
 	}
 	out := ReadFileOutput{Size: int64(len(data))}
-	if limit := a.outputCap(in.MaxBytes); len(data) > limit {
+	limit := a.outputCap(in.MaxBytes)
+	if len(data) > limit {
 		data, out.Truncated = data[:limit], true
 	}
 	text := data
@@ -54,11 +56,13 @@ func (a *Activities) ReadFile(ctx context.Context, in ReadFileInput) (ReadFileOu
 		// The cut may split the last character of a text file.
 		text = trimPartialRune(data)
 	}
-	if utf8.Valid(text) {
-		out.Content, out.Encoding = string(text), EncodingUTF8
-	} else {
+	if !utf8.Valid(text) {
 		out.Content, out.Encoding = base64.StdEncoding.EncodeToString(data), EncodingBase64
+		return out, nil
 	}
+	var cut bool
+	out.Content, cut = fitJSON(string(text), limit)
+	out.Encoding, out.Truncated = EncodingUTF8, out.Truncated || cut
 	return out, nil
 }
 
@@ -109,9 +113,12 @@ func (a *Activities) WriteFile(ctx context.Context, in WriteFileInput) (WriteFil
 	default:
 		return WriteFileOutput{}, invalid("%s: unknown encoding %q (want %q or %q)", op, in.Encoding, EncodingUTF8, EncodingBase64)
 	}
-	mode, err := parseMode(in.Mode)
-	if err != nil {
-		return WriteFileOutput{}, invalid("%s: %v", op, err)
+	mode := defaultFileMode
+	if in.Mode != "" {
+		var err error
+		if mode, err = sprites.ParseMode(in.Mode); err != nil {
+			return WriteFileOutput{}, invalid("%s: mode %q is not an octal permission such as 0644", op, in.Mode)
+		}
 	}
 	res, err := a.client.WriteFile(ctx, in.ProviderName, in.Path, bytes.NewReader(data), mode)
 	if err != nil {
@@ -122,27 +129,4 @@ func (a *Activities) WriteFile(ctx context.Context, in WriteFileInput) (WriteFil
 		out.Path = in.Path
 	}
 	return out, nil
-}
-
-// parseMode reads an octal permission string such as "755" or "0644",
-// including the setuid, setgid and sticky bits.
-func parseMode(s string) (os.FileMode, error) {
-	if s == "" {
-		return defaultFileMode, nil
-	}
-	m, err := strconv.ParseUint(s, 8, 32)
-	if err != nil || m > 0o7777 {
-		return 0, fmt.Errorf("mode %q is not an octal permission such as 0644", s)
-	}
-	mode := os.FileMode(m & 0o777)
-	if m&0o4000 != 0 {
-		mode |= os.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		mode |= os.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		mode |= os.ModeSticky
-	}
-	return mode, nil
 }

@@ -89,6 +89,7 @@ func TestReadFile_EncodesAndCaps(t *testing.T) {
 		{"capped at MaxBytes", "0123456789", 4, 0, "0123", EncodingUTF8, true},
 		{"MaxBytes bounded by MaxOutputCap", "0123456789", 100, 6, "012345", EncodingUTF8, true},
 		{"cut inside a character stays text", "aé", 2, 0, "a", EncodingUTF8, true},
+		{"capped as encoded in JSON", "a<<<<<<<<<", 16, 0, "a<<", EncodingUTF8, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAPI(t)

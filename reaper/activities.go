@@ -98,8 +98,9 @@ func (a *Activities) ListManaged(ctx context.Context, in ListManagedInput) (List
 }
 
 // OwnerStatus asks Temporal whether the owner workflow's current run is
-// still running. A workflow Temporal does not know is OwnerNotFound; any
-// other failure is an error, and the reaper then keeps the owner's sprites.
+// still open (running or paused). A workflow Temporal does not know is
+// OwnerNotFound; a status that does not say closed, and any other failure,
+// is an error, and the reaper then keeps the owner's sprites.
 func (a *Activities) OwnerStatus(ctx context.Context, in OwnerStatusInput) (OwnerStatusOutput, error) {
 	if in.Namespace != a.namespace {
 		return OwnerStatusOutput{}, wrongNamespace(in.Namespace, a.namespace)
@@ -112,15 +113,23 @@ func (a *Activities) OwnerStatus(ctx context.Context, in OwnerStatusInput) (Owne
 	case err != nil:
 		return OwnerStatusOutput{}, fmt.Errorf("describing owner workflow %q: %w", in.WorkflowID, err)
 	}
-	st := resp.GetWorkflowExecutionInfo().GetStatus()
-	if st == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	switch st := resp.GetWorkflowExecutionInfo().GetStatus(); st {
+	case enums.WORKFLOW_EXECUTION_STATUS_RUNNING,
+		// A paused workflow is open: an operator will resume it, and its
+		// sprites with it.
+		enums.WORKFLOW_EXECUTION_STATUS_PAUSED:
 		return OwnerStatusOutput{Status: OwnerRunning}, nil
+	case enums.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+		enums.WORKFLOW_EXECUTION_STATUS_FAILED,
+		enums.WORKFLOW_EXECUTION_STATUS_CANCELED,
+		enums.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+		enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return OwnerStatusOutput{Status: OwnerClosed, CloseStatus: st.String()}, nil
+	default:
+		// No status, a status newer than this code, or a current run that
+		// says it continued as new: none of them can condemn a sprite.
+		return OwnerStatusOutput{}, fmt.Errorf("describing owner workflow %q: cannot tell from status %v whether it is closed", in.WorkflowID, st)
 	}
-	if st == enums.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
-		// An answer without a status cannot condemn anything.
-		return OwnerStatusOutput{}, fmt.Errorf("describing owner workflow %q: no status in the answer", in.WorkflowID)
-	}
-	return OwnerStatusOutput{Status: OwnerClosed, CloseStatus: st.String()}, nil
 }
 
 func wrongNamespace(asked, have string) error {
@@ -128,4 +137,3 @@ func wrongNamespace(asked, have string) error {
 		fmt.Sprintf("reaper activities serve namespace %q, asked about %q", have, asked),
 		activities.ErrTypeInvalidArgument, nil)
 }
-

@@ -314,6 +314,9 @@ func TestOwnerStatus_TellsRunningClosedAndMissingOwnersApart(t *testing.T) {
 		"session/completed":  withStatus(enums.WORKFLOW_EXECUTION_STATUS_COMPLETED),
 		"session/missing":    failing(serviceerror.NewNotFound("workflow not found")),
 		"session/nostatus":   withStatus(enums.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED),
+		"session/paused":     withStatus(enums.WORKFLOW_EXECUTION_STATUS_PAUSED),
+		"session/continued":  withStatus(enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW),
+		"session/future":     withStatus(enums.WorkflowExecutionStatus(99)),
 		"session/outage":     failing(serviceerror.NewUnavailable("frontend down")),
 		"session/nsmissing":  failing(serviceerror.NewNamespaceNotFound("default")),
 	}}
@@ -330,6 +333,9 @@ func TestOwnerStatus_TellsRunningClosedAndMissingOwnersApart(t *testing.T) {
 		{"session/completed", OwnerClosed, "Completed", false},
 		{"session/missing", OwnerNotFound, "", false},
 		{"session/nostatus", "", "", true},
+		{"session/paused", OwnerRunning, "", false},
+		{"session/continued", "", "", true},
+		{"session/future", "", "", true},
 		{"session/outage", "", "", true},
 		{"session/nsmissing", "", "", true},
 	}

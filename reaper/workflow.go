@@ -2,7 +2,6 @@ package reaper
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -144,30 +143,19 @@ func (r *run) processPage(ctx workflow.Context, page []ManagedSprite) {
 		return
 	}
 
-	owners := make([]string, 0, len(byOwner))
-	for id := range byOwner {
-		owners = append(owners, id)
-	}
-	slices.Sort(owners) // map order is random; workflow code must be deterministic
-
+	owners := workflow.DeterministicKeys(byOwner)
 	statuses := r.lookupOwners(ctx, owners)
 	var orphans []Orphan
 	for _, id := range owners {
 		st := statuses[id]
 		switch {
 		case st.err != nil:
-			names := make([]string, 0, len(byOwner[id]))
-			for _, s := range byOwner[id] {
-				names = append(names, s.Name)
-				r.skip(s, SkipOwnerLookupFailed)
-			}
-			r.result.LookupFailures = append(r.result.LookupFailures, LookupFailure{
-				OwnerWorkflowID: id, Sprites: names, Error: st.err.Error(),
-			})
-			r.result.Totals.LookupFailures++
-			r.count(ctx, MetricOwnerLookupFailed, 1)
+			r.lookupFailed(ctx, id, byOwner[id], st.err)
 		case st.out.Status == OwnerRunning:
 			r.result.Alive += len(byOwner[id])
+		case st.out.Status != OwnerClosed && st.out.Status != OwnerNotFound:
+			// Only an owner known to be gone condemns its sprites.
+			r.lookupFailed(ctx, id, byOwner[id], fmt.Errorf("owner status %q is neither running nor closed", st.out.Status))
 		default:
 			for _, s := range byOwner[id] {
 				orphans = append(orphans, Orphan{
@@ -183,6 +171,21 @@ func (r *run) processPage(ctx workflow.Context, page []ManagedSprite) {
 		return
 	}
 	r.deleteOrphans(ctx, orphans)
+}
+
+// lookupFailed keeps the sprites of an owner whose state is unknown and
+// reports them.
+func (r *run) lookupFailed(ctx workflow.Context, owner string, sprites []ManagedSprite, err error) {
+	names := make([]string, 0, len(sprites))
+	for _, s := range sprites {
+		names = append(names, s.Name)
+		r.skip(s, SkipOwnerLookupFailed)
+	}
+	r.result.LookupFailures = append(r.result.LookupFailures, LookupFailure{
+		OwnerWorkflowID: owner, Sprites: names, Error: err.Error(),
+	})
+	r.result.Totals.LookupFailures++
+	r.count(ctx, MetricOwnerLookupFailed, 1)
 }
 
 type ownerResult struct {

@@ -28,7 +28,6 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 type fleet struct {
 	mu       sync.Mutex
 	sprites  []ManagedSprite
-	scanned  int               // unlabelled sprites interleaved per page, counted as scanned
 	owners   map[string]string // workflow ID -> OwnerRunning/OwnerClosed/OwnerNotFound; missing = lookup error
 	deleted  map[string]int
 	lookups  map[string]int
@@ -273,6 +272,25 @@ func TestReaper_DeletesNothingForOwnerWhoseLookupFails(t *testing.T) {
 	}
 }
 
+func TestReaper_DeletesNothingForOwnerWithAnUnrecognisedStatus(t *testing.T) {
+	f := newFleet()
+	// An answer this workflow does not know (a newer activity, a decoding
+	// slip) must count as a failed lookup, never as a closed owner.
+	f.owners["session/odd"] = ""
+	f.owners["session/paused"] = "paused"
+	f.add("ss-odd", "session/odd", time.Hour)
+	f.add("ss-paused", "session/paused", time.Hour)
+
+	res := newHarness(t, f).run(t, ReaperInput{})
+
+	if len(f.deleted) != 0 || len(res.Orphans) != 0 {
+		t.Fatalf("deleted %v, orphans %+v: an unrecognised owner status condemned sprites", f.deleted, res.Orphans)
+	}
+	if len(res.LookupFailures) != 2 {
+		t.Errorf("LookupFailures = %+v, want both owners reported", res.LookupFailures)
+	}
+}
+
 func TestReaper_LeavesSpritesInsideGracePeriodAlone(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -403,7 +421,6 @@ func TestReaper_PagesThroughLargeFleetAcrossContinueAsNew(t *testing.T) {
 	}
 
 	in := ReaperInput{PageSize: 100, MaxPerRun: 500}
-	var deleted []string
 	runs := 0
 	for {
 		runs++
@@ -435,7 +452,6 @@ func TestReaper_PagesThroughLargeFleetAcrossContinueAsNew(t *testing.T) {
 		if err := h.env.GetWorkflowResult(&res); err != nil {
 			t.Fatal(err)
 		}
-		deleted = append(deleted, res.Deleted...)
 		if res.Totals.Scanned != total || res.Totals.Deleted != len(want) || res.Totals.Runs != runs {
 			t.Errorf("totals = %+v, want %d scanned, %d deleted over %d runs", res.Totals, total, len(want), runs)
 		}

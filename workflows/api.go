@@ -52,6 +52,10 @@ const ErrTypeSpriteGone = "SpriteGone"
 // operation cancelled because the session began to end.
 const ErrTypeSessionEnding = "SessionEnding"
 
+// ErrTypeTimeout is the application error type of an accepted operation
+// whose activity timed out (its retries, if any, exhausted).
+const ErrTypeTimeout = "Timeout"
+
 // Limits and defaults of the session. A request outside a limit is rejected.
 const (
 	DefaultIdleTimeout   = 30 * time.Minute
@@ -67,6 +71,14 @@ const (
 	// WorkspacePath is a sprite's home and the default working directory.
 	WorkspacePath = "/home/sprite"
 )
+
+// MaxRequestBytes bounds an update's request as JSON; a larger one is
+// rejected. Temporal does not refuse a larger update itself: it accepts it
+// and then fails the whole session, skipping its cleanup, because the
+// accepted request (and the activity input carrying it) exceed its 2 MiB
+// payload limit. Escaping counts: '<', '>', '&' and control bytes take six
+// bytes each.
+const MaxRequestBytes = 1792 << 10
 
 // SessionConfig are a session's limits, fixed when the session starts (a
 // worker-side default would change a running workflow's behaviour on replay).
@@ -138,7 +150,9 @@ type SessionState struct {
 	Runs int `json:"runs"`
 }
 
-// SpriteState is what the session knows of one sprite it owns.
+// SpriteState is what the session knows of one sprite it owns. Checkpoints
+// lists the most recent checkpoints the session took, oldest first; older
+// ones stay at the provider and can still be restored by ID.
 type SpriteState struct {
 	SpriteName   string           `json:"sprite_name"`
 	ProviderName string           `json:"provider_name"`
@@ -162,7 +176,10 @@ type CheckpointInfo struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Counters count what the session did.
+// Counters count what the session did. Rejected stays zero: a rejected
+// update leaves nothing in history, so the session cannot count it
+// deterministically (the sprite_sessions_update metric with outcome
+// "rejected" does).
 type Counters struct {
 	Updates        int `json:"updates"`
 	Rejected       int `json:"rejected"`

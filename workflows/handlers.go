@@ -216,6 +216,13 @@ func (s *session) checkpoint(ctx workflow.Context, req CheckpointRequest) (Check
 	return CheckpointResponse{SpriteName: req.SpriteName, CheckpointID: cp.ID, Success: true, CreatedAt: cp.CreatedAt}, nil
 }
 
+// maxKeptCheckpoints bounds the checkpoints a sprite's state lists. Every
+// risky step adds one per sprite, and the state is the continue-as-new input
+// and the Describe answer: unbounded, a long session would outgrow the
+// payload limit. Older checkpoints stay at the provider, and
+// RestoreCheckpoint still takes their IDs.
+const maxKeptCheckpoints = 64
+
 // pendingCheckpoint is a checkpoint activity under way; get records the
 // checkpoint on the sprite once it completes. Splitting start and get lets
 // the saga checkpoint several sprites in parallel.
@@ -242,6 +249,9 @@ func (p pendingCheckpoint) get(ctx workflow.Context) (CheckpointInfo, error) {
 		cp.CreatedAt = workflow.Now(ctx)
 	}
 	p.sprite.Checkpoints = append(p.sprite.Checkpoints, cp)
+	if extra := len(p.sprite.Checkpoints) - maxKeptCheckpoints; extra > 0 {
+		p.sprite.Checkpoints = slices.Delete(p.sprite.Checkpoints, 0, extra)
+	}
 	p.s.st.Counters.Checkpoints++
 	return cp, nil
 }
@@ -306,7 +316,7 @@ func opError(op string, err error) error {
 	}
 	var timeout *temporal.TimeoutError
 	if errors.As(err, &timeout) {
-		return temporal.NewApplicationErrorWithCause(fmt.Sprintf("%s: timed out (%v)", op, timeout.TimeoutType()), "Timeout", err)
+		return temporal.NewApplicationErrorWithCause(fmt.Sprintf("%s: timed out (%v)", op, timeout.TimeoutType()), ErrTypeTimeout, err)
 	}
 	return temporal.NewApplicationErrorWithCause(fmt.Sprintf("%s: %v", op, err), "", err)
 }

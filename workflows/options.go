@@ -105,8 +105,9 @@ func streamOptions() workflow.ActivityOptions {
 	}
 }
 
-// deleteOptions retry until the sprite is confirmed gone or the budget ends;
-// only an invalid request stops them early.
+// deleteOptions retry until the sprite is confirmed gone or the budget ends.
+// Only what the activity itself marks non-retryable stops them early: a
+// refused token or a request the API refuses (401/403, 409, other 4xx).
 func deleteOptions(budget time.Duration) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    quickTimeout,

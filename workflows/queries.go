@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"fmt"
 	"slices"
 
 	"go.temporal.io/sdk/workflow"
@@ -51,8 +50,4 @@ func (s *session) spriteInfos() []SpriteInfo {
 		})
 	}
 	return infos
-}
-
-func errTooLong(field string, limit int) error {
-	return fmt.Errorf("%s longer than %d bytes", field, limit)
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -9,9 +10,9 @@ import (
 )
 
 // register installs one sprite operation as an update. Every operation gets
-// the same frame: the validator refuses duplicates of updates completed in
-// an earlier run (unless their answer was kept), anything once the session
-// is ending, and whatever validate refuses; the handler answers a kept
+// the same frame: the validator refuses requests over MaxRequestBytes,
+// duplicates of updates completed in an earlier run (unless their answer was
+// kept), anything once the session is ending, and whatever validate refuses; the handler answers a kept
 // duplicate from memory, tracks itself for cancellation and the idle
 // timeout, counts, and remembers its answer.
 func register[Req, Resp any](
@@ -43,6 +44,9 @@ func register[Req, Resp any](
 		return resp, nil
 	}
 	validator := func(ctx workflow.Context, req Req) error {
+		if err := checkRequestSize(req); err != nil {
+			return reject(ctx, name, err)
+		}
 		return s.admit(ctx, name, func() error { return validate(req) })
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, name, handler, workflow.UpdateHandlerOptions{Validator: validator})
@@ -63,6 +67,20 @@ func (s *session) admit(ctx workflow.Context, name string, validate func() error
 	}
 	if err := validate(); err != nil {
 		return reject(ctx, name, err)
+	}
+	return nil
+}
+
+// checkRequestSize refuses a request that would push the accepted update
+// past Temporal's payload limit (see MaxRequestBytes).
+func checkRequestSize(req any) error {
+	// Validators do not run on replay; encoding/json's reflection is fine.
+	b, err := json.Marshal(req) //workflowcheck:ignore
+	if err != nil {
+		return fmt.Errorf("the request cannot be encoded: %w", err)
+	}
+	if len(b) > MaxRequestBytes {
+		return fmt.Errorf("the request encodes to %d bytes, over the %d-byte limit of one update (Temporal would end the session): split it into smaller requests", len(b), MaxRequestBytes)
 	}
 	return nil
 }

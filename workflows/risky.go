@@ -169,8 +169,7 @@ func (s *session) restoreAll(ctx workflow.Context, names []string, sprites map[s
 		if err := futures[i].Get(dctx, nil); err != nil {
 			s.logger.Error("Automatic restore failed; sprite tainted", "Sprite", name, "CheckpointID", resp.Checkpoints[name], "Error", err)
 			resp.Tainted = append(resp.Tainted, name)
-			// The sprite may have been deleted meanwhile only if the lock was
-			// not held; it is held, so it is still in state.
+			// The saga holds the lock, so the sprite is still in state.
 			sprites[name].Tainted = true
 			continue
 		}

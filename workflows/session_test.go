@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -155,6 +156,11 @@ func TestSession_ValidatorsRejectBadInputWithoutRunningAnything(t *testing.T) {
 		{"risky step without sprite among two", UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"a", "c"}, Steps: []RiskyCommand{{Command: "true"}}}, "names no sprite"},
 		{"risky empty step", UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"a"}, Steps: []RiskyCommand{{}}}, "empty command"},
 		{"risky bad verify", UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"a"}, Steps: []RiskyCommand{{Command: "true"}}, Verify: &RiskyCommand{Command: "x", TimeoutMS: 700000}}, "verify"},
+		// Under the raw write limit, but six bytes each once JSON-escaped:
+		// accepted, it would make Temporal fail the session.
+		{"write that escapes past the payload limit", UpdateWriteFile, WriteFileRequest{SpriteName: "a", Path: "f", Content: strings.Repeat("<", 400<<10)}, "limit of one update"},
+		{"command past the payload limit", UpdateExec, ExecRequest{SpriteName: "a", Command: strings.Repeat("x", MaxRequestBytes)}, "limit of one update"},
+		{"risky steps past the payload limit", UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"a"}, Steps: []RiskyCommand{{Command: strings.Repeat("&", 300<<10)}}}, "limit of one update"},
 	}
 	h := newHarness(t)
 	send[CreateSpriteResponse](h, time.Second, UpdateCreateSprite, CreateSpriteRequest{SpriteName: "a"})
@@ -422,6 +428,34 @@ func TestSession_ContinuedRunAnswersARepeatedUpdateFromMemory(t *testing.T) {
 	}
 	if res := h.result(); !slices.Equal(res.Deleted, []string{"a"}) {
 		t.Errorf("carried sprite not deleted: %+v", res)
+	}
+}
+
+func TestSession_StateKeepsOnlyTheRecentCheckpointsOfASprite(t *testing.T) {
+	h := newHarness(t)
+	prov := ProviderName("default-test-namespace", "cps", "a")
+	h.fake.alive[prov] = true
+	old := make([]CheckpointInfo, maxKeptCheckpoints)
+	for i := range old {
+		old[i] = CheckpointInfo{ID: fmt.Sprintf("v%d", i+1), Comment: strings.Repeat("c", maxCommentLen)}
+	}
+	state := &SessionState{
+		Sprites:   map[string]*SpriteState{"a": {SpriteName: "a", ProviderName: prov, Status: "running", Checkpoints: old}},
+		StartedAt: h.env.Now(),
+	}
+	cp := send[CheckpointResponse](h, time.Second, UpdateCheckpoint, CheckpointRequest{SpriteName: "a", Comment: "newest"})
+	// An old checkpoint no longer listed can still be restored by its ID.
+	restore := send[RestoreCheckpointResponse](h, 2*time.Second, UpdateRestoreCheckpoint, RestoreCheckpointRequest{SpriteName: "a", CheckpointID: "v1"})
+	var list ListSpritesResponse
+	h.env.RegisterDelayedCallback(func() { h.query(QueryListSprites, &list) }, 5*time.Second)
+	send[EndSessionResponse](h, 10*time.Second, UpdateEndSession, EndSessionRequest{})
+	h.run(SessionInput{SessionID: "cps", State: state})
+
+	id := cp.ok(t).CheckpointID
+	restore.ok(t)
+	cps := list.Sprites[0].Checkpoints
+	if len(cps) != maxKeptCheckpoints || cps[0].ID != "v2" || cps[len(cps)-1].ID != id {
+		t.Errorf("listed %d checkpoints from %v to %v, want the newest %d ending with %s", len(cps), cps[0].ID, cps[len(cps)-1].ID, maxKeptCheckpoints, id)
 	}
 }
 

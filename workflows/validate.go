@@ -168,7 +168,7 @@ func (s *session) validateCheckpoint(req CheckpointRequest) error {
 		return err
 	}
 	if len(req.Comment) > maxCommentLen {
-		return fmt.Errorf("comment longer than %d bytes", maxCommentLen)
+		return errTooLong("comment", maxCommentLen)
 	}
 	return nil
 }
@@ -240,7 +240,11 @@ func (s *session) validateRiskyStep(req RiskyStepRequest) error {
 		}
 	}
 	if len(req.Comment) > maxCommentLen {
-		return fmt.Errorf("comment longer than %d bytes", maxCommentLen)
+		return errTooLong("comment", maxCommentLen)
 	}
 	return nil
+}
+
+func errTooLong(field string, limit int) error {
+	return fmt.Errorf("%s longer than %d bytes", field, limit)
 }
