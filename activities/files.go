@@ -42,15 +42,14 @@ func (a *Activities) ReadFile(ctx context.Context, in ReadFileInput) (ReadFileOu
 	if in.Path == "" {
 		return ReadFileOutput{}, invalid("%s: empty path", op)
 	}
-	data, err := a.client.ReadFile(ctx, in.ProviderName, in.Path)
+	// Only the part that can enter the answer is held in memory, however
+	// large the file (or endless, like a device) is.
+	limit := a.outputCap(in.MaxBytes)
+	data, size, err := a.client.ReadFileLimit(ctx, in.ProviderName, in.Path, int64(limit))
 	if err != nil {
 		return ReadFileOutput{}, Classify(op, err)
 	}
-	out := ReadFileOutput{Size: int64(len(data))}
-	limit := a.outputCap(in.MaxBytes)
-	if len(data) > limit {
-		data, out.Truncated = data[:limit], true
-	}
+	out := ReadFileOutput{Size: size, Truncated: size > int64(len(data))}
 	text := data
 	if out.Truncated {
 		// The cut may split the last character of a text file.
