@@ -191,7 +191,7 @@ func (s *stack) startSprites() error {
 		return nil
 	}
 	dir := filepath.Join(s.cfg.Dir, "sprites")
-	token, err := s.localToken()
+	token, err := s.localToken(dir)
 	if err != nil {
 		return err
 	}
@@ -217,10 +217,12 @@ func (s *stack) startSprites() error {
 	return nil
 }
 
-// localToken returns localsprites' bearer token, kept in the state
+// localToken returns localsprites' bearer token, kept in its state
 // directory so it stays the same across restarts (and can be read to call
-// the API directly); in-memory mode makes a fresh one.
-func (s *stack) localToken() (string, error) {
+// the API directly); in-memory mode makes a fresh one. The file lives inside
+// localsprites' state directory because that directory is hidden from the
+// sprites' sandboxes, and the token would let a sprite drive the backend.
+func (s *stack) localToken(stateDir string) (string, error) {
 	fresh := func() string {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
@@ -229,7 +231,10 @@ func (s *stack) localToken() (string, error) {
 	if s.cfg.InMemory {
 		return fresh(), nil
 	}
-	path := filepath.Join(s.cfg.Dir, "localsprites.token")
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return "", fmt.Errorf("creating %s: %w", stateDir, err)
+	}
+	path := filepath.Join(stateDir, "token")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil
 	} else if !errors.Is(err, os.ErrNotExist) && err != nil {
