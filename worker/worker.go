@@ -280,15 +280,26 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	logger.Info("worker starting", "config", cfg)
 	w, err := New(ctx, cfg, logger)
 	if err != nil {
-		return err
+		return startError(ctx, logger, err)
 	}
 	if err := w.Start(ctx); err != nil {
-		return err
+		return startError(ctx, logger, err)
 	}
 	err = w.Wait(ctx)
 	if err == nil {
 		logger.Info("shutdown requested")
 	}
 	w.Stop()
+	return err
+}
+
+// startError is Run's verdict on a failed start-up: a SIGTERM that arrives
+// while the worker dials Temporal or ensures the reaper's schedule cancels
+// that call, and is a graceful stop (exit 0), not a failure.
+func startError(ctx context.Context, logger *slog.Logger, err error) error {
+	if ctx.Err() != nil {
+		logger.Info("shutdown requested during start-up", "interrupted", err.Error())
+		return nil
+	}
 	return err
 }

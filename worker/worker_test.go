@@ -129,3 +129,29 @@ func TestWorker_StartFailsWhenMetricsAddressIsTaken(t *testing.T) {
 		t.Error("a second Start succeeded")
 	}
 }
+
+func TestRun_ShutdownDuringStartUpIsGraceful(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	addr := dead.Listener.Addr().String()
+	dead.Close()
+	cfg, err := LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{
+		"SPRITES_TOKEN":                   secretToken,
+		"SPRITES_API_URL":                 "http://" + addr,
+		"TEMPORAL_ADDRESS":                addr,
+		"SPRITE_SESSIONS_METRICS_ADDRESS": "127.0.0.1:0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	// Without a shutdown request, an unreachable Temporal is a start-up error.
+	if err := Run(context.Background(), cfg, logger); err == nil {
+		t.Fatal("Run with Temporal unreachable returned nil")
+	}
+	// With one, start-up being cut short is the graceful stop it asked for.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Run(ctx, cfg, logger); err != nil {
+		t.Errorf("Run after a shutdown request = %v, want nil (exit 0)", err)
+	}
+}
