@@ -22,6 +22,9 @@ const (
 	// ErrTypeExecLost: the exec socket was lost and the command's outcome is
 	// unknown; it is never run again.
 	ErrTypeExecLost = "ExecLost"
+	// ErrTypeWorkerStopping: the worker began stopping while a command ran;
+	// the command keeps running and the retry re-attaches to its session.
+	ErrTypeWorkerStopping = "WorkerStopping"
 	// ErrTypeCheckpointFailed / ErrTypeRestoreFailed: the stream reported an
 	// error event or ended without completing.
 	ErrTypeCheckpointFailed = "CheckpointFailed"

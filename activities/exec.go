@@ -73,6 +73,13 @@ const (
 // gone when re-attaching) is a non-retryable ExecLost: it is never re-run.
 // When the workflow cancels the activity, the remote session is killed; a
 // worker that stops leaves it running, for the retry to re-attach.
+//
+// A worker that begins stopping while the session is known hands the
+// command over at once: the attempt records the session in a heartbeat and
+// fails with a retryable WorkerStopping, so that the server retries it now
+// rather than after the heartbeat timeout. Until the session is named the
+// attempt keeps waiting: a retry that knows no session would start the
+// command a second time.
 func (a *Activities) Exec(ctx context.Context, in ExecInput) (ExecOutput, error) {
 	limit := a.outputCap(in.OutputCap)
 	r := &execRun{
@@ -163,8 +170,20 @@ func (r *execRun) run(ctx context.Context) (ExecOutput, error) {
 		slowStart = t.C
 	}
 	slow := false
+	// stop closes when the worker begins stopping; the SDK cancels ctx only
+	// once the worker's stop timeout has passed, too late for a quick retry.
+	stop := activity.GetWorkerStopChannel(ctx)
+	stopping := false
 
 	for attempt := 0; ; attempt++ {
+		select {
+		case <-stop:
+			stop, stopping = nil, true
+		default:
+		}
+		if stopping && r.session != 0 {
+			return r.handOver(ctx, nil)
+		}
 		if attempt > 0 {
 			// A dropped socket: pause, then re-attach to the session.
 			pause := time.NewTimer(reattachBackoff << (attempt - 1))
@@ -176,6 +195,10 @@ func (r *execRun) run(ctx context.Context) (ExecOutput, error) {
 			case <-ctx.Done():
 				pause.Stop()
 				return r.cancelled(ctx, nil)
+			case <-stop:
+				// A re-attach pause: the session is known.
+				pause.Stop()
+				return r.handOver(ctx, nil)
 			}
 		}
 		if r.session != 0 {
@@ -188,6 +211,14 @@ func (r *execRun) run(ctx context.Context) (ExecOutput, error) {
 			select {
 			case id := <-sessions:
 				r.named(ctx, id)
+				if stopping && r.session != 0 {
+					return r.handOver(ctx, p)
+				}
+			case <-stop:
+				stop, stopping = nil, true
+				if r.session != 0 {
+					return r.handOver(ctx, p)
+				}
 			case <-slowStart:
 				slow = true
 			case <-ticker.C:
@@ -328,6 +359,31 @@ func (r *execRun) timedOut(ctx context.Context, p *running) (ExecOutput, error) 
 	out := r.output(code)
 	out.TimedOut = true
 	return out, nil
+}
+
+// handOver ends the attempt of a stopping worker without killing the
+// command: the heartbeat names the session (the SDK sends a held-back
+// heartbeat when an attempt fails, before the failure), and the retryable
+// failure makes the server retry now, on a worker that re-attaches. A
+// command whose exit frame has already arrived is answered instead.
+func (r *execRun) handOver(ctx context.Context, p *running) (ExecOutput, error) {
+	if p != nil && !p.finished {
+		select {
+		case err := <-p.done:
+			p.err, p.finished = err, true
+		default:
+		}
+	}
+	if p != nil && p.finished && exited(p.err) {
+		out, _, err := r.outcome(p, 0)
+		return out, err
+	}
+	r.beat(ctx)
+	if p != nil {
+		p.stop()
+	}
+	return ExecOutput{}, retryable(ErrTypeWorkerStopping,
+		"%s: the worker is stopping; session %d keeps running and the next attempt re-attaches", r.op, r.session)
 }
 
 // cancelled ends the attempt on a done context. Only a cancellation the
