@@ -18,6 +18,12 @@
 // sprite again. RejectClosedSessions turns this off for callers that want a
 // closed session to stay closed (calls then fail with ErrSessionClosed while
 // the server retains the closed run).
+//
+// When a session's history grows long it continues as new: it briefly stops
+// admitting operations, lets those in flight finish, and moves its state to
+// a new run. Calls refused meanwhile (workflows.ErrTypeContinuing) are
+// retried with the same update ID, so callers never see the move; see
+// WithContinuingRetry.
 package starter
 
 import (
@@ -50,6 +56,7 @@ type Client struct {
 	taskQueue    string
 	config       workflows.SessionConfig
 	rejectClosed bool
+	retry        continuingRetry
 }
 
 // Option configures a Client.
@@ -83,7 +90,7 @@ func New(c client.Client, opts ...Option) *Client {
 }
 
 func newClient(tc temporalClient, opts ...Option) *Client {
-	c := &Client{tc: tc, taskQueue: workflows.DefaultTaskQueue}
+	c := &Client{tc: tc, taskQueue: workflows.DefaultTaskQueue, retry: defaultContinuingRetry()}
 	for _, o := range opts {
 		o(c)
 	}

@@ -41,6 +41,11 @@ type RejectedError struct {
 	// Err is the error as the SDK returned it (nil when the starter rejected
 	// the call itself).
 	Err error
+	// Continuing is set when the session refused the call only because it
+	// was moving to a new run (workflows.ErrTypeContinuing) and went on
+	// refusing for the whole retry budget, or until the call's context
+	// ended: the same call can succeed later.
+	Continuing bool
 }
 
 func (e *RejectedError) Error() string {
@@ -99,10 +104,11 @@ func classify(op, sessionID string, err error) error {
 // rejection finds a validator rejection anywhere in err's chain.
 func rejection(op string, err error) (*RejectedError, bool) {
 	for e := err; e != nil; e = errors.Unwrap(e) {
-		if app, ok := e.(*temporal.ApplicationError); ok && app.Type() == workflows.ErrTypeRejected {
+		app, ok := e.(*temporal.ApplicationError)
+		if ok && (app.Type() == workflows.ErrTypeRejected || app.Type() == workflows.ErrTypeContinuing) {
 			// Validators may name the update themselves; say it once.
 			msg := strings.TrimPrefix(app.Message(), op+" rejected: ")
-			return &RejectedError{Op: op, Message: msg, Err: err}, true
+			return &RejectedError{Op: op, Message: msg, Err: err, Continuing: app.Type() == workflows.ErrTypeContinuing}, true
 		}
 	}
 	return nil, false

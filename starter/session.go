@@ -155,23 +155,30 @@ func (s *Session) startInput() workflows.SessionInput {
 	return workflows.SessionInput{SessionID: s.id, Config: s.c.config}
 }
 
-// update sends one update with start. The start operation is built per call
-// because a WithStartWorkflowOperation can be used only once.
+// update sends one update with start, retrying it while the session
+// continues as new. The start operation is built per attempt because a
+// WithStartWorkflowOperation can be used only once.
 func update[Resp any](ctx context.Context, s *Session, op string, req any, opts []CallOption) (Resp, error) {
 	var resp Resp
 	if err := s.validate(op); err != nil {
 		return resp, err
 	}
 	o := newCallOptions(op, opts)
-	start := s.c.tc.NewWithStartWorkflowOperation(s.c.startOptions(s.workflowID), workflows.SessionWorkflowName, s.startInput())
-	h, err := s.c.tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions:          s.updateOptions(op, o.updateID, req),
+	err, stopped := s.c.retry.do(ctx, func() error {
+		start := s.c.tc.NewWithStartWorkflowOperation(s.c.startOptions(s.workflowID), workflows.SessionWorkflowName, s.startInput())
+		h, err := s.c.tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: start,
+			UpdateOptions:          s.updateOptions(op, o.updateID, req),
+		})
+		if err == nil {
+			err = h.Get(ctx, &resp)
+		}
+		return err
 	})
-	if err == nil {
-		err = h.Get(ctx, &resp)
-	}
-	if err != nil {
+	switch {
+	case err != nil && stopped != nil:
+		return resp, fmt.Errorf("%w (stopped retrying: %w)", classify(op, s.id, err), stopped)
+	case err != nil:
 		return resp, classify(op, s.id, err)
 	}
 	return resp, nil

@@ -31,8 +31,13 @@ type fakeTemporal struct {
 	updates   []client.UpdateWorkflowOptions
 	queries   []string
 
-	answer      any   // marshalled into every update/query result
-	updateErr   error // returned by the update handle's Get
+	answer    any   // marshalled into every update/query result
+	updateErr error // returned by the update handle's Get
+	// updateErrs are returned, one per call, by the first update handles'
+	// Get (a nil entry answers); updateErr applies once they are used up.
+	updateErrs []error
+	// onUpdate, when set, runs at each update-with-start call.
+	onUpdate    func()
 	describeErr error
 	status      enumspb.WorkflowExecutionStatus
 }
@@ -50,12 +55,24 @@ func (f *fakeTemporal) NewWithStartWorkflowOperation(o client.StartWorkflowOptio
 
 func (f *fakeTemporal) UpdateWithStartWorkflow(_ context.Context, o client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	f.uws = append(f.uws, o.UpdateOptions)
-	return &fakeHandle{f: f}, nil
+	if f.onUpdate != nil {
+		f.onUpdate()
+	}
+	return f.nextHandle(), nil
+}
+
+// nextHandle answers with the next queued error, or as configured.
+func (f *fakeTemporal) nextHandle() *fakeHandle {
+	h := &fakeHandle{f: f, err: f.updateErr}
+	if len(f.updateErrs) > 0 {
+		h.err, f.updateErrs = f.updateErrs[0], f.updateErrs[1:]
+	}
+	return h
 }
 
 func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	f.updates = append(f.updates, o)
-	return &fakeHandle{f: f}, nil
+	return f.nextHandle(), nil
 }
 
 func (f *fakeTemporal) QueryWorkflow(_ context.Context, wfID, runID, q string, _ ...any) (converter.EncodedValue, error) {
@@ -76,14 +93,17 @@ func (f *fakeTemporal) DescribeWorkflowExecution(context.Context, string, string
 		WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: f.status}}, nil
 }
 
-type fakeHandle struct{ f *fakeTemporal }
+type fakeHandle struct {
+	f   *fakeTemporal
+	err error
+}
 
 func (h *fakeHandle) WorkflowID() string { return "" }
 func (h *fakeHandle) RunID() string      { return "" }
 func (h *fakeHandle) UpdateID() string   { return "" }
 func (h *fakeHandle) Get(_ context.Context, v any) error {
-	if h.f.updateErr != nil {
-		return h.f.updateErr
+	if h.err != nil {
+		return h.err
 	}
 	return fakeValue{h.f.answer}.Get(v)
 }

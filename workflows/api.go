@@ -43,6 +43,19 @@ const (
 // rejection: the update was refused and nothing was written to history.
 const ErrTypeRejected = "Rejected"
 
+// ErrTypeContinuing is the application error type of a validator rejection
+// that means "retry shortly": the session is moving to a new run
+// (continue-as-new) and admits no new operation until the ones in flight
+// have finished. Only a session that stayed busy without a pause while its
+// history doubled past the server's suggestion refuses calls this way; most
+// sessions find a moment with nothing in flight first and refuse nothing.
+// Nothing was written to history; the same request, with the
+// same update ID, succeeds once the new run is up, usually within a second
+// (at worst after the longest operation in flight). The starter retries it
+// transparently; a caller sending raw updates should retry it with a short
+// backoff. EndSession and the queries are never refused this way.
+const ErrTypeContinuing = "SessionContinuing"
+
 // ErrTypeSpriteGone is the application error type of an accepted operation
 // whose sprite was deleted, or became tainted, while the operation waited for
 // its turn on the sprite.

@@ -333,12 +333,19 @@ func (o *outcome[R]) ok(t *testing.T) R {
 // wasRejected asserts a validator rejection and returns its message.
 func (o *outcome[R]) wasRejected(t *testing.T) string {
 	t.Helper()
+	return o.rejectedWith(t, ErrTypeRejected)
+}
+
+// rejectedWith asserts a validator rejection of the given application type
+// and returns its message.
+func (o *outcome[R]) rejectedWith(t *testing.T, errType string) string {
+	t.Helper()
 	if o.rejected == nil {
 		t.Fatalf("%s: not rejected (accepted=%v done=%v err=%v)", o.name, o.accepted, o.done, o.err)
 	}
 	var appErr *temporal.ApplicationError
-	if !errors.As(o.rejected, &appErr) || appErr.Type() != ErrTypeRejected {
-		t.Fatalf("%s: rejection %v is not of type %s", o.name, o.rejected, ErrTypeRejected)
+	if !errors.As(o.rejected, &appErr) || appErr.Type() != errType {
+		t.Fatalf("%s: rejection %v is not of type %s", o.name, o.rejected, errType)
 	}
 	return o.rejected.Error()
 }

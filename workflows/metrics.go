@@ -13,7 +13,7 @@ import (
 //	sprite_sessions_session_started   counter                      a session's first run started
 //	sprite_sessions_session_ended     counter  reason              a session closed (EndReason*)
 //	sprite_sessions_continue_as_new   counter                      a run continued as new
-//	sprite_sessions_update            counter  update, outcome     an update finished: ok | failed | rejected | duplicate
+//	sprite_sessions_update            counter  update, outcome     an update finished: ok | failed | rejected | duplicate | continuing
 //	sprite_sessions_risky_step        counter  outcome             success | restored | tainted | checkpoint_failed
 //	sprite_sessions_cleanup_sprite    counter  outcome             cleanup of one sprite: deleted | failed
 const (
@@ -31,6 +31,9 @@ const (
 	outcomeFailed    = "failed"
 	outcomeRejected  = "rejected"
 	outcomeDuplicate = "duplicate"
+	// outcomeContinuing is a rejection the caller retries on the next run
+	// (ErrTypeContinuing), kept apart from real rejections.
+	outcomeContinuing = "continuing"
 
 	outcomeSuccess          = "success"
 	outcomeRestored         = "restored"

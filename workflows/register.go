@@ -12,9 +12,10 @@ import (
 // register installs one sprite operation as an update. Every operation gets
 // the same frame: the validator refuses requests over MaxRequestBytes,
 // duplicates of updates completed in an earlier run (unless their answer was
-// kept), anything once the session is ending, and whatever validate refuses; the handler answers a kept
-// duplicate from memory, tracks itself for cancellation and the idle
-// timeout, counts, and remembers its answer.
+// kept), anything once the session is ending, anything while the run drains
+// for continue-as-new (with ErrTypeContinuing: retry), and whatever validate
+// refuses; the handler answers a kept duplicate from memory, tracks itself
+// for cancellation and the idle timeout, counts, and remembers its answer.
 func register[Req, Resp any](
 	ctx workflow.Context,
 	s *session,
@@ -64,6 +65,12 @@ func (s *session) admit(ctx workflow.Context, name string, validate func() error
 	}
 	if s.ending {
 		return reject(ctx, name, errors.New("the session is ending: no new operations are accepted"))
+	}
+	// Set by the main loop when continue-as-new is due and the session never
+	// ran out of operations in flight by itself.
+	if s.draining {
+		countUpdate(ctx, name, outcomeContinuing)
+		return temporal.NewApplicationError(fmt.Sprintf("%s rejected: the session is moving to a new run; retry shortly", name), ErrTypeContinuing)
 	}
 	if err := validate(); err != nil {
 		return reject(ctx, name, err)

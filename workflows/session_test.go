@@ -369,8 +369,6 @@ func TestSession_ContinueAsNewCarriesStateAfterHandlersFinish(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() { h.fake.set(func() { h.fake.execDelay = 30 * time.Second }) }, 3*time.Second)
 	inflight := sendID[ExecResponse](h, 5*time.Second, UpdateExec, "exec-in-flight", ExecRequest{SpriteName: "a", Command: "true"})
 	h.env.RegisterDelayedCallback(func() { h.env.SetContinueAsNewSuggested(true) }, 6*time.Second)
-	// An update wakes the workflow so it sees the suggestion.
-	send[ServiceURLResponse](h, 7*time.Second, UpdateServiceURL, ServiceURLRequest{SpriteName: "b"})
 	h.run(SessionInput{SessionID: "can", Config: SessionConfig{IdleTimeout: time.Hour}})
 
 	inflight.ok(t) // finished before the run continued: its answer was not lost

@@ -35,6 +35,7 @@ type session struct {
 	inflight    int // handlers of sprite operations still running
 
 	ending     bool   // no new operations: validators reject
+	draining   bool   // continue-as-new is due: validators ask callers to retry
 	endReason  string // set by EndSession
 	expired    string // EndReasonIdle or EndReasonLifetime, set by the watchers
 	continuing bool   // the run ends in continue-as-new: keep the sprites
@@ -151,11 +152,29 @@ func (s *session) run(ctx workflow.Context) (string, error) {
 		return r, nil
 	}
 	// Continue-as-new loses the answers of handlers still running, so wait for
-	// them, unless the session ends meanwhile.
+	// a moment with none in flight, unless the session ends meanwhile. Most
+	// sessions reach one soon, and nobody is refused anything. A busy session
+	// (several agents calling at once) may never reach one: once its history
+	// has doubled since the suggestion (still far below the server's hard
+	// limit), stop admitting new operations, which are refused with
+	// ErrTypeContinuing and retried by their callers on the next run.
+	// EndSession is still admitted.
+	drainLength, drainSize := 2*info.GetCurrentHistoryLength(), 2*info.GetCurrentHistorySize()
 	if err := workflow.Await(ctx, func() bool {
-		return s.exitReason() != "" || workflow.AllHandlersFinished(ctx)
+		return s.exitReason() != "" || workflow.AllHandlersFinished(ctx) ||
+			info.GetCurrentHistoryLength() >= drainLength || info.GetCurrentHistorySize() >= drainSize
 	}); err != nil {
 		return EndReasonCancelled, nil
+	}
+	if !workflow.AllHandlersFinished(ctx) && s.exitReason() == "" {
+		s.draining = true
+		s.logger.Info("Continue-as-new overdue: draining operations in flight",
+			"HistoryLength", info.GetCurrentHistoryLength(), "HistorySize", info.GetCurrentHistorySize(), "Inflight", s.inflight)
+		if err := workflow.Await(ctx, func() bool {
+			return s.exitReason() != "" || workflow.AllHandlersFinished(ctx)
+		}); err != nil {
+			return EndReasonCancelled, nil
+		}
 	}
 	if r := s.exitReason(); r != "" {
 		return r, nil

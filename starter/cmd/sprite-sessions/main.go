@@ -7,8 +7,9 @@
 //	sprite-sessions demo
 //
 // Exit codes: 0 success; 1 the operation failed (for exec, the command exited
-// non-zero; for risky, a step failed and the sprites were restored); 2 bad
-// usage or a request the session rejected.
+// non-zero; for risky, a step failed and the sprites were restored, or the
+// session kept refusing new work while it moved to a new run: try again); 2
+// bad usage or a request the session rejected.
 package main
 
 import (
@@ -113,6 +114,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &code):
 		return code.code
+	case errors.As(err, &rejected) && rejected.Continuing:
+		return exitFailed // the request was fine; the session was busy moving
 	case errors.As(err, &usage), errors.As(err, &rejected):
 		return exitUsage
 	}
@@ -149,6 +152,9 @@ func errorJSON(err error) map[string]any {
 	switch {
 	case errors.As(err, &rejected):
 		out["kind"], out["message"] = "rejected", rejected.Message
+		if rejected.Continuing {
+			out["retry"] = true
+		}
 	case errors.As(err, &opErr):
 		out["kind"], out["type"], out["message"] = "failed", opErr.Type, opErr.Message
 	case errors.As(err, &usage):

@@ -119,6 +119,7 @@ func TestExitCode_SeparatesRejectionsFromFailures(t *testing.T) {
 		{usagef("bad"), exitUsage},
 		{&starter.RejectedError{Op: "Exec", Message: "bad sprite_name"}, exitUsage},
 		{fmt.Errorf("wrapped: %w", &starter.RejectedError{Op: "Exec"}), exitUsage},
+		{&starter.RejectedError{Op: "Exec", Message: "moving to a new run", Continuing: true}, exitFailed},
 		{&starter.OperationError{Op: "Exec", Type: "NotFound"}, exitFailed},
 		{fmt.Errorf("x: %w", starter.ErrSessionNotFound), exitFailed},
 		{&exitCodeError{code: exitFailed}, exitFailed},
@@ -146,6 +147,12 @@ func TestErrorJSON_NamesTheKind(t *testing.T) {
 		if got := errorJSON(tc.err)["kind"]; got != tc.want {
 			t.Errorf("kind of %v = %v, want %s", tc.err, got, tc.want)
 		}
+	}
+	if got := errorJSON(&starter.RejectedError{Op: "Exec", Continuing: true})["retry"]; got != true {
+		t.Errorf("retry of a Continuing rejection = %v, want true", got)
+	}
+	if got, ok := errorJSON(&starter.RejectedError{Op: "Exec"})["retry"]; ok {
+		t.Errorf("retry of a plain rejection = %v, want no field", got)
 	}
 	if got := errorJSON(&starter.OperationError{Op: "Exec", Type: "Conflict"})["type"]; got != "Conflict" {
 		t.Errorf("type = %v", got)
