@@ -8,6 +8,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"golang.org/x/time/rate"
+
 	"github.com/sprite-sessions/sprite-sessions/sprites"
 )
 
@@ -23,12 +25,19 @@ type Options struct {
 	// socket drops (default 60s): long enough for a retry on another worker
 	// to re-attach after a crash.
 	MaxRunAfterDisconnect time.Duration
+	// CreatesPerMinute caps the sprites this worker creates per minute, with
+	// bursts of as many (0: no cap). Sprites refuses more than about 10 a
+	// minute per organisation; a create over the cap is not sent but fails as
+	// RateLimited with the wait as its retry delay, so it holds no activity
+	// slot while it waits.
+	CreatesPerMinute float64
 }
 
 // Activities holds the Sprites client every activity uses.
 type Activities struct {
-	client *sprites.Client
-	opts   Options
+	client  *sprites.Client
+	opts    Options
+	creates *rate.Limiter // nil: no cap
 }
 
 // New returns the activities over client.
@@ -42,7 +51,11 @@ func New(client *sprites.Client, opts Options) *Activities {
 	if opts.MaxRunAfterDisconnect <= 0 {
 		opts.MaxRunAfterDisconnect = 60 * time.Second
 	}
-	return &Activities{client: client, opts: opts}
+	a := &Activities{client: client, opts: opts}
+	if opts.CreatesPerMinute > 0 {
+		a.creates = rate.NewLimiter(rate.Limit(opts.CreatesPerMinute/60), max(1, int(opts.CreatesPerMinute)))
+	}
+	return a
 }
 
 // heartbeatEvery is how often a long call heartbeats: HeartbeatInterval,

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/sprite-sessions/sprite-sessions/sprites"
 )
 
@@ -41,6 +43,15 @@ func (a *Activities) CreateSprite(ctx context.Context, in CreateSpriteInput) (Cr
 	}
 	if in.CPUs > 0 || in.MemoryMB > 0 {
 		req.Config = &sprites.Config{CPUs: in.CPUs, RAMMB: in.MemoryMB}
+	}
+	if a.creates != nil {
+		if r := a.creates.Reserve(); r.Delay() > 0 {
+			wait := r.Delay()
+			r.Cancel()
+			return CreateSpriteOutput{}, temporal.NewApplicationErrorWithOptions(
+				op+": over this worker's cap of sprite creates per minute; retrying in "+wait.Round(time.Millisecond).String(),
+				ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: wait})
+		}
 	}
 	sp, err := a.client.CreateSprite(ctx, req)
 	if err == nil {

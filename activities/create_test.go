@@ -171,3 +171,23 @@ func TestCreateSprite_NetworkErrorIsRetryable(t *testing.T) {
 	_, err := env.ExecuteActivity(acts.CreateSprite, CreateSpriteInput{ProviderName: "ss-abc-main", Labels: ownerLabels})
 	appError(t, err, ErrTypeUnavailable, true)
 }
+
+func TestCreateSprite_OverTheWorkersCreateCapWaitsWithoutSending(t *testing.T) {
+	f := newFakeAPI(t)
+	acts := New(f.client(), Options{CreatesPerMinute: 2})
+	env := newActivityEnv(t, acts)
+	for _, name := range []string{"ss-abc-one", "ss-abc-two"} {
+		if _, err := env.ExecuteActivity(acts.CreateSprite, CreateSpriteInput{ProviderName: name, Labels: ownerLabels}); err != nil {
+			t.Fatalf("create %s within the burst: %v", name, err)
+		}
+	}
+	_, err := env.ExecuteActivity(acts.CreateSprite, CreateSpriteInput{ProviderName: "ss-abc-three", Labels: ownerLabels})
+	appErr := appError(t, err, ErrTypeRateLimited, true)
+	// Two a minute: the next token comes within 30 s.
+	if d := appErr.NextRetryDelay(); d <= 0 || d > 30*time.Second {
+		t.Errorf("NextRetryDelay = %v, want (0, 30s]", d)
+	}
+	if n := f.count("POST /v1/sprites"); n != 2 {
+		t.Errorf("%d creates sent, want 2: the capped one must not reach the API", n)
+	}
+}

@@ -55,6 +55,10 @@ type Config struct {
 	// ActivitiesPerSecond caps activity starts per second in this worker; 0
 	// means no cap.
 	ActivitiesPerSecond float64 `env:"SPRITE_SESSIONS_ACTIVITIES_PER_SECOND, default=20"`
+	// CreatesPerMinute caps the sprites this worker creates per minute (0:
+	// no cap); Sprites allows about 10 a minute per organisation. A create
+	// over the cap waits as a retry, holding no activity slot.
+	CreatesPerMinute float64 `env:"SPRITE_SESSIONS_CREATES_PER_MINUTE, default=10"`
 	// TaskQueueActivitiesPerSecond caps activity starts per second across
 	// every worker of the task queue (enforced by the server); 0 means no cap.
 	TaskQueueActivitiesPerSecond float64 `env:"SPRITE_SESSIONS_TASK_QUEUE_ACTIVITIES_PER_SECOND, default=0"`
@@ -175,6 +179,9 @@ func (c Config) validate() error {
 	if c.ActivitiesPerSecond < 0 {
 		errs = append(errs, fmt.Errorf("SPRITE_SESSIONS_ACTIVITIES_PER_SECOND=%v: want 0 (no cap) or more", c.ActivitiesPerSecond))
 	}
+	if c.CreatesPerMinute < 0 {
+		errs = append(errs, fmt.Errorf("SPRITE_SESSIONS_CREATES_PER_MINUTE=%v: want 0 (no cap) or more", c.CreatesPerMinute))
+	}
 	if c.TaskQueueActivitiesPerSecond < 0 {
 		errs = append(errs, fmt.Errorf("SPRITE_SESSIONS_TASK_QUEUE_ACTIVITIES_PER_SECOND=%v: want 0 (no cap) or more", c.TaskQueueActivitiesPerSecond))
 	}
@@ -242,6 +249,7 @@ func (c Config) attrs() []slog.Attr {
 		slog.String("metrics_address", c.MetricsAddress),
 		slog.Int("max_concurrent_activities", c.MaxConcurrentActivities),
 		slog.Float64("activities_per_second", c.ActivitiesPerSecond),
+		slog.Float64("creates_per_minute", c.CreatesPerMinute),
 		slog.Float64("task_queue_activities_per_second", c.TaskQueueActivitiesPerSecond),
 		slog.String("worker_stop_timeout", c.WorkerStopTimeout.String()),
 		slog.String("log_level", c.LogLevel),

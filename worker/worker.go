@@ -128,6 +128,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	acts := activities.New(w.sprites, activities.Options{
 		HeartbeatInterval: cfg.HeartbeatInterval,
 		MaxOutputCap:      cfg.MaxOutputCap,
+		CreatesPerMinute:  cfg.CreatesPerMinute,
 	})
 	Register(w.worker, acts, reaper.NewActivities(w.sprites, w.temporal, cfg.Temporal.Namespace))
 
