@@ -27,6 +27,8 @@ type app struct {
 	taskQueue string
 	updateID  string
 	json      bool
+	// needSprite: the command takes --sprite, and it is required.
+	needSprite bool
 
 	temporal    client.Client
 	temporalEnv worker.TemporalConfig
@@ -48,6 +50,7 @@ func (a *app) flags(name string, withSprite bool) *flag.FlagSet {
 	if withSprite {
 		fs.StringVar(&a.sprite, "sprite", "", "sprite name")
 	}
+	a.needSprite = withSprite
 	return fs
 }
 
@@ -88,9 +91,36 @@ func (a *app) parseCommand(fs *flag.FlagSet, args []string) ([]string, error) {
 	return fs.Args(), nil
 }
 
-func (a *app) requireSprite() error {
-	if a.sprite == "" {
-		return usagef("--sprite is required")
+// open parses args with fs and opens the session; see openParsed.
+func (a *app) open(ctx context.Context, fs *flag.FlagSet, args []string, check func(rest []string) error) (*starter.Session, error) {
+	rest, err := a.parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return a.openParsed(ctx, rest, check)
+}
+
+// openParsed finishes a command's checks: --sprite where the command takes
+// it, then the positional arguments and the command's own flags with check
+// (nil: no positional arguments). Then it returns the --session handle,
+// dialling Temporal: every usage error comes before the network.
+func (a *app) openParsed(ctx context.Context, rest []string, check func(rest []string) error) (*starter.Session, error) {
+	if a.needSprite && a.sprite == "" {
+		return nil, usagef("--sprite is required")
+	}
+	if check == nil {
+		check = noArgs
+	}
+	if err := check(rest); err != nil {
+		return nil, err
+	}
+	return a.sessionHandle(ctx)
+}
+
+// noArgs rejects positional arguments a command does not take.
+func noArgs(rest []string) error {
+	if len(rest) > 0 {
+		return usagef("unexpected arguments %q", rest)
 	}
 	return nil
 }

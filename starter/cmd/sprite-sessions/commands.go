@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/sprite-sessions/sprite-sessions/starter"
 	"github.com/sprite-sessions/sprite-sessions/workflows"
 )
 
@@ -29,30 +28,12 @@ var commands = map[string]commandFunc{
 	"demo":       cmdDemo,
 }
 
-// noArgs rejects positional arguments a command does not take.
-func noArgs(rest []string) error {
-	if len(rest) > 0 {
-		return usagef("unexpected arguments %q", rest)
-	}
-	return nil
-}
-
 func cmdCreate(ctx context.Context, a *app, name string, args []string) error {
 	fs := a.flags(name, true)
 	cpus := fs.Int("cpus", 0, "CPUs, 1-8 (default 1)")
 	mem := fs.Int("memory-mb", 0, "memory in MB, 256-16384 (default 512)")
 	public := fs.Bool("public", false, "make the sprite's URL reachable without auth")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(rest); err != nil {
-		return err
-	}
-	if err := a.requireSprite(); err != nil {
-		return err
-	}
-	s, err := a.sessionHandle(ctx)
+	s, err := a.open(ctx, fs, args, nil)
 	if err != nil {
 		return err
 	}
@@ -84,16 +65,27 @@ func cmdExec(ctx context.Context, a *app, name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.requireSprite(); err != nil {
+	req := workflows.ExecRequest{Dir: *dir, TimeoutMS: timeout.Milliseconds()}
+	s, err := a.openParsed(ctx, rest, func(rest []string) error {
+		if len(rest) == 0 {
+			return usagef("a command is required: exec --sprite NAME -- 'ls -la' (one argument runs under sh -lc, several run as argv)")
+		}
+		if *timeout < 0 {
+			return usagef("--timeout must be positive")
+		}
+		if *stdinFile != "" {
+			b, err := a.readInput(*stdinFile)
+			if err != nil {
+				return err
+			}
+			req.Stdin = string(b)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	if len(rest) == 0 {
-		return usagef("a command is required: exec --sprite NAME -- 'ls -la' (one argument runs under sh -lc, several run as argv)")
-	}
-	if *timeout < 0 {
-		return usagef("--timeout must be positive")
-	}
-	req := workflows.ExecRequest{SpriteName: a.sprite, Dir: *dir, TimeoutMS: timeout.Milliseconds()}
+	req.SpriteName = a.sprite
 	if len(env) > 0 {
 		req.Env = env
 	}
@@ -101,17 +93,6 @@ func cmdExec(ctx context.Context, a *app, name string, args []string) error {
 		req.Command = rest[0]
 	} else {
 		req.Argv = rest
-	}
-	if *stdinFile != "" {
-		b, err := a.readInput(*stdinFile)
-		if err != nil {
-			return err
-		}
-		req.Stdin = string(b)
-	}
-	s, err := a.sessionHandle(ctx)
-	if err != nil {
-		return err
 	}
 	r, err := s.Exec(ctx, req, a.callOptions()...)
 	if err != nil {
@@ -137,70 +118,44 @@ func cmdExec(ctx context.Context, a *app, name string, args []string) error {
 }
 
 func cmdDelete(ctx context.Context, a *app, name string, args []string) error {
-	return spriteOnly(ctx, a, name, args, func(s *starter.Session) error {
-		r, err := s.DeleteSprite(ctx, workflows.DeleteSpriteRequest{SpriteName: a.sprite}, a.callOptions()...)
-		if err != nil {
-			return err
-		}
-		a.emit(r, func(w io.Writer) { fmt.Fprintf(w, "sprite %s deleted\n", r.SpriteName) })
-		return nil
-	})
+	s, err := a.open(ctx, a.flags(name, true), args, nil)
+	if err != nil {
+		return err
+	}
+	r, err := s.DeleteSprite(ctx, workflows.DeleteSpriteRequest{SpriteName: a.sprite}, a.callOptions()...)
+	if err != nil {
+		return err
+	}
+	a.emit(r, func(w io.Writer) { fmt.Fprintf(w, "sprite %s deleted\n", r.SpriteName) })
+	return nil
 }
 
 func cmdURL(ctx context.Context, a *app, name string, args []string) error {
-	return spriteOnly(ctx, a, name, args, func(s *starter.Session) error {
-		r, err := s.ServiceURL(ctx, workflows.ServiceURLRequest{SpriteName: a.sprite}, a.callOptions()...)
-		if err != nil {
-			return err
+	s, err := a.open(ctx, a.flags(name, true), args, nil)
+	if err != nil {
+		return err
+	}
+	r, err := s.ServiceURL(ctx, workflows.ServiceURLRequest{SpriteName: a.sprite}, a.callOptions()...)
+	if err != nil {
+		return err
+	}
+	a.emit(r, func(w io.Writer) {
+		access := "auth required"
+		if r.Public {
+			access = "public"
 		}
-		a.emit(r, func(w io.Writer) {
-			access := "auth required"
-			if r.Public {
-				access = "public"
-			}
-			fmt.Fprintf(w, "%s (%s, sprite %s)\n", r.URL, access, r.Status)
-			if len(r.Services) > 0 {
-				fmt.Fprintf(w, "services: %s\n", strings.Join(r.Services, ", "))
-			}
-		})
-		return nil
+		fmt.Fprintf(w, "%s (%s, sprite %s)\n", r.URL, access, r.Status)
+		if len(r.Services) > 0 {
+			fmt.Fprintf(w, "services: %s\n", strings.Join(r.Services, ", "))
+		}
 	})
-}
-
-// spriteOnly runs a command whose only input is --sprite.
-func spriteOnly(ctx context.Context, a *app, name string, args []string, f func(*starter.Session) error) error {
-	fs := a.flags(name, true)
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(rest); err != nil {
-		return err
-	}
-	if err := a.requireSprite(); err != nil {
-		return err
-	}
-	s, err := a.sessionHandle(ctx)
-	if err != nil {
-		return err
-	}
-	return f(s)
+	return nil
 }
 
 func cmdCheckpoint(ctx context.Context, a *app, name string, args []string) error {
 	fs := a.flags(name, true)
 	comment := fs.String("comment", "", "note stored with the checkpoint")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(rest); err != nil {
-		return err
-	}
-	if err := a.requireSprite(); err != nil {
-		return err
-	}
-	s, err := a.sessionHandle(ctx)
+	s, err := a.open(ctx, fs, args, nil)
 	if err != nil {
 		return err
 	}
@@ -215,20 +170,12 @@ func cmdCheckpoint(ctx context.Context, a *app, name string, args []string) erro
 func cmdRestore(ctx context.Context, a *app, name string, args []string) error {
 	fs := a.flags(name, true)
 	id := fs.String("checkpoint", "", "checkpoint ID")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(rest); err != nil {
-		return err
-	}
-	if err := a.requireSprite(); err != nil {
-		return err
-	}
-	if *id == "" {
-		return usagef("--checkpoint is required")
-	}
-	s, err := a.sessionHandle(ctx)
+	s, err := a.open(ctx, fs, args, func(rest []string) error {
+		if *id == "" {
+			return usagef("--checkpoint is required")
+		}
+		return noArgs(rest)
+	})
 	if err != nil {
 		return err
 	}

@@ -13,27 +13,19 @@ import (
 )
 
 // pathArg takes the file path as the one positional argument.
-func pathArg(rest []string) (string, error) {
-	if len(rest) != 1 {
-		return "", usagef("want exactly one PATH argument, got %d", len(rest))
+func pathArg(path *string) func(rest []string) error {
+	return func(rest []string) error {
+		if len(rest) != 1 {
+			return usagef("want exactly one PATH argument, got %d", len(rest))
+		}
+		*path = rest[0]
+		return nil
 	}
-	return rest[0], nil
 }
 
 func cmdRead(ctx context.Context, a *app, name string, args []string) error {
-	fs := a.flags(name, true)
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := a.requireSprite(); err != nil {
-		return err
-	}
-	path, err := pathArg(rest)
-	if err != nil {
-		return err
-	}
-	s, err := a.sessionHandle(ctx)
+	var path string
+	s, err := a.open(ctx, a.flags(name, true), args, pathArg(&path))
 	if err != nil {
 		return err
 	}
@@ -65,36 +57,32 @@ func cmdWrite(ctx context.Context, a *app, name string, args []string) error {
 	content := fs.String("content", "", "file content")
 	from := fs.String("from", "", "local file to upload ('-' for stdin)")
 	mode := fs.String("mode", "", "octal mode such as 0644 (default) or 0755")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := a.requireSprite(); err != nil {
-		return err
-	}
-	path, err := pathArg(rest)
-	if err != nil {
-		return err
-	}
-	contentSet := false
-	fs.Visit(func(f *flag.Flag) { contentSet = contentSet || f.Name == "content" })
-	if contentSet == (*from != "") {
-		return usagef("give exactly one of --content and --from")
-	}
-	data := []byte(*content)
-	if *from != "" {
-		if data, err = a.readInput(*from); err != nil {
+	var path string
+	var data []byte
+	s, err := a.open(ctx, fs, args, func(rest []string) error {
+		contentSet := false
+		fs.Visit(func(f *flag.Flag) { contentSet = contentSet || f.Name == "content" })
+		if contentSet == (*from != "") {
+			return usagef("give exactly one of --content and --from")
+		}
+		if err := pathArg(&path)(rest); err != nil {
 			return err
 		}
+		var err error
+		if *from != "" {
+			data, err = a.readInput(*from)
+		} else {
+			data = []byte(*content)
+		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	req := workflows.WriteFileRequest{SpriteName: a.sprite, Path: path, Mode: *mode,
 		Content: string(data), Encoding: workflows.EncodingUTF8}
 	if !utf8.Valid(data) {
 		req.Content, req.Encoding = base64.StdEncoding.EncodeToString(data), workflows.EncodingBase64
-	}
-	s, err := a.sessionHandle(ctx)
-	if err != nil {
-		return err
 	}
 	r, err := s.WriteFile(ctx, req, a.callOptions()...)
 	if err != nil {

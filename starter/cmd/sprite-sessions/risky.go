@@ -18,20 +18,18 @@ func cmdRisky(ctx context.Context, a *app, name string, args []string) error {
 	dir := fs.String("dir", "", "working directory of every command (default "+workflows.WorkspacePath+")")
 	timeout := fs.Duration("timeout", 0, "timeout of each command (default 2m)")
 	comment := fs.String("comment", "", "note stored with the checkpoints")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(rest); err != nil {
-		return err
-	}
-	if err := a.requireSprite(); err != nil {
-		return err
-	}
-	if len(steps) == 0 {
-		return usagef("at least one --step is required")
-	}
-	req, err := riskyRequest(strings.Split(a.sprite, ","), steps, *verify)
+	var req workflows.RiskyStepRequest
+	s, err := a.open(ctx, fs, args, func(rest []string) error {
+		if len(steps) == 0 {
+			return usagef("at least one --step is required")
+		}
+		var err error
+		req, err = riskyRequest(strings.Split(a.sprite, ","), steps, *verify)
+		if err != nil {
+			return err
+		}
+		return noArgs(rest)
+	})
 	if err != nil {
 		return err
 	}
@@ -41,10 +39,6 @@ func cmdRisky(ctx context.Context, a *app, name string, args []string) error {
 	}
 	if req.Verify != nil {
 		req.Verify.Dir, req.Verify.TimeoutMS = *dir, timeout.Milliseconds()
-	}
-	s, err := a.sessionHandle(ctx)
-	if err != nil {
-		return err
 	}
 	r, err := s.RunRiskyStep(ctx, req, a.callOptions()...)
 	if err != nil {

@@ -13,14 +13,7 @@ import (
 
 func cmdList(ctx context.Context, a *app, name string, args []string) error {
 	fs := a.flags(name, false)
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(rest); err != nil {
-		return err
-	}
-	s, err := a.sessionHandle(ctx)
+	s, err := a.open(ctx, fs, args, nil)
 	if err != nil {
 		return err
 	}
@@ -53,14 +46,7 @@ func printSprites(w io.Writer, sprites []workflows.SpriteInfo) {
 func cmdEnd(ctx context.Context, a *app, name string, args []string) error {
 	fs := a.flags(name, false)
 	reason := fs.String("reason", "", "why the session ends")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(rest); err != nil {
-		return err
-	}
-	s, err := a.sessionHandle(ctx)
+	s, err := a.open(ctx, fs, args, nil)
 	if err != nil {
 		return err
 	}
@@ -86,14 +72,7 @@ func cmdEnd(ctx context.Context, a *app, name string, args []string) error {
 
 func cmdDescribe(ctx context.Context, a *app, name string, args []string) error {
 	fs := a.flags(name, false)
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(rest); err != nil {
-		return err
-	}
-	s, err := a.sessionHandle(ctx)
+	s, err := a.open(ctx, fs, args, nil)
 	if err != nil {
 		return err
 	}
