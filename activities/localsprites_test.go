@@ -48,6 +48,8 @@ func TestActivities_LifecycleOnLocalSprites(t *testing.T) {
 			}
 		}
 	}
+	// Scripts name files by $HOME: /home/sprite under bubblewrap, the
+	// sprite's own directory when localsprites runs plain processes.
 	exec := func(script string) ExecOutput {
 		t.Helper()
 		var out ExecOutput
@@ -72,7 +74,7 @@ func TestActivities_LifecycleOnLocalSprites(t *testing.T) {
 		t.Errorf("write: %+v", written)
 	}
 
-	out := exec("cat /home/sprite/state.txt; echo oops >&2; exit 4")
+	out := exec("cat \"$HOME/state.txt\"; echo oops >&2; exit 4")
 	if out.Stdout != "before\n" || out.Stderr != "oops\n" || out.ExitCode != 4 || out.SessionID == 0 {
 		t.Errorf("exec: %+v", out)
 	}
@@ -83,7 +85,7 @@ func TestActivities_LifecycleOnLocalSprites(t *testing.T) {
 		t.Fatalf("checkpoint: %+v", cp)
 	}
 
-	if out := exec("echo after > /home/sprite/state.txt"); out.ExitCode != 0 {
+	if out := exec(`echo after > "$HOME/state.txt"`); out.ExitCode != 0 {
 		t.Fatalf("change: %+v", out)
 	}
 	var read ReadFileOutput
@@ -174,7 +176,7 @@ func TestExec_RetryAfterWorkerStopReattachesOnLocalSprites(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := ExecInput{ProviderName: name, Timeout: time.Minute, Argv: []string{"sh", "-c",
-		"echo ran >> /home/sprite/runs.txt; echo first; sleep 1; echo second; exit 7"}}
+		"echo ran >> \"$HOME/runs.txt\"; echo first; sleep 1; echo second; exit 7"}}
 
 	// Attempt 1: the worker stops once the session is in a heartbeat.
 	first := newActivityEnv(t, acts)
