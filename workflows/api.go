@@ -65,6 +65,11 @@ const ErrTypeSpriteGone = "SpriteGone"
 // operation cancelled because the session began to end.
 const ErrTypeSessionEnding = "SessionEnding"
 
+// ErrTypeSpriteLimit is the application error type of an accepted create
+// that found the session at its MaxSprites once its turn came (creates of
+// other names, accepted together, took the last places).
+const ErrTypeSpriteLimit = "SpriteLimit"
+
 // ErrTypeTimeout is the application error type of an accepted operation
 // whose activity timed out (its retries, if any, exhausted).
 const ErrTypeTimeout = "Timeout"
@@ -81,6 +86,11 @@ const (
 	MaxExecTimeout       = 600 * time.Second
 	DefaultCPUs          = 1
 	DefaultMemoryMB      = 512
+	// DefaultMaxSprites bounds the sprites a session owns at once; a create
+	// beyond it is rejected. MaxSpritesLimit bounds the setting: a session's
+	// state, sprites included, travels in every continue-as-new input.
+	DefaultMaxSprites = 20
+	MaxSpritesLimit   = 200
 	// WorkspacePath is a sprite's home and the default working directory.
 	WorkspacePath = "/home/sprite"
 )
@@ -101,6 +111,7 @@ type SessionConfig struct {
 	MaxLifetime   time.Duration `json:"max_lifetime,omitempty"`
 	OutputCap     int           `json:"output_cap,omitempty"`
 	MaxWriteBytes int           `json:"max_write_bytes,omitempty"`
+	MaxSprites    int           `json:"max_sprites,omitempty"`
 }
 
 // SessionInput starts a session, or continues it after continue-as-new
@@ -189,13 +200,12 @@ type CheckpointInfo struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Counters count what the session did. Rejected stays zero: a rejected
-// update leaves nothing in history, so the session cannot count it
+// Counters count what the session did. Rejected updates are not among them:
+// a rejection leaves nothing in history, so the session cannot count it
 // deterministically (the sprite_sessions_update metric with outcome
 // "rejected" does).
 type Counters struct {
 	Updates        int `json:"updates"`
-	Rejected       int `json:"rejected"`
 	Failed         int `json:"failed"`
 	SpritesCreated int `json:"sprites_created"`
 	SpritesDeleted int `json:"sprites_deleted"`

@@ -21,5 +21,11 @@ func (c SessionConfig) withDefaults() SessionConfig {
 	if c.MaxWriteBytes > MaxWriteBytesLimit {
 		c.MaxWriteBytes = MaxWriteBytesLimit
 	}
+	if c.MaxSprites <= 0 {
+		c.MaxSprites = DefaultMaxSprites
+	}
+	if c.MaxSprites > MaxSpritesLimit {
+		c.MaxSprites = MaxSpritesLimit
+	}
 	return c
 }

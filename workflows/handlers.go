@@ -26,6 +26,9 @@ func (s *session) createSprite(ctx workflow.Context, req CreateSpriteRequest) (C
 	if sp := s.st.Sprites[name]; sp != nil {
 		return createResponse(sp, false), nil
 	}
+	if err := s.spriteLimit(name); err != nil {
+		return CreateSpriteResponse{}, temporal.NewNonRetryableApplicationError("create sprite "+name+": "+err.Error(), ErrTypeSpriteLimit, nil)
+	}
 	cpus, mem := req.CPUs, req.MemoryMB
 	if cpus == 0 {
 		cpus = DefaultCPUs

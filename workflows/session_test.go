@@ -547,3 +547,71 @@ func TestSession_FailsWithoutSpritesOnAnInvalidSessionID(t *testing.T) {
 		t.Errorf("workflow error %v, want an invalid session ID", err)
 	}
 }
+
+func TestSession_CreateBeyondMaxSpritesIsRejectedUntilOneIsDeleted(t *testing.T) {
+	h := newHarness(t)
+	send[CreateSpriteResponse](h, time.Second, UpdateCreateSprite, CreateSpriteRequest{SpriteName: "a"})
+	send[CreateSpriteResponse](h, time.Second, UpdateCreateSprite, CreateSpriteRequest{SpriteName: "b"})
+	over := send[CreateSpriteResponse](h, 2*time.Second, UpdateCreateSprite, CreateSpriteRequest{SpriteName: "c"})
+	again := send[CreateSpriteResponse](h, 2*time.Second, UpdateCreateSprite, CreateSpriteRequest{SpriteName: "a"})
+	send[DeleteSpriteResponse](h, 3*time.Second, UpdateDeleteSprite, DeleteSpriteRequest{SpriteName: "b"})
+	after := send[CreateSpriteResponse](h, 4*time.Second, UpdateCreateSprite, CreateSpriteRequest{SpriteName: "c"})
+	send[EndSessionResponse](h, 5*time.Second, UpdateEndSession, EndSessionRequest{})
+	h.run(SessionInput{Config: SessionConfig{MaxSprites: 2}})
+
+	if msg := over.wasRejected(t); !strings.Contains(msg, "max_sprites 2") {
+		t.Errorf("rejection %q does not name the limit", msg)
+	}
+	if r := again.ok(t); r.Created {
+		t.Errorf("re-creating an owned sprite at the limit = %+v, want the existing sprite", r)
+	}
+	if r := after.ok(t); !r.Created {
+		t.Errorf("create after a delete freed a place = %+v", r)
+	}
+	got := h.fake.callsOf("create")
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"create a", "create b", "create c"}) {
+		t.Errorf("creates sent = %v, want one each of a, b and c", got)
+	}
+}
+
+// Creates of two names accepted together when one place is left: one
+// creates, the other is refused (by its validator or, if both were accepted
+// before either ran, by the handler as SpriteLimit), and the provider never
+// holds more than the limit.
+func TestSession_ConcurrentCreatesNeverPassMaxSprites(t *testing.T) {
+	h := newHarness(t)
+	send[CreateSpriteResponse](h, time.Second, UpdateCreateSprite, CreateSpriteRequest{SpriteName: "a"})
+	b := send[CreateSpriteResponse](h, 2*time.Second, UpdateCreateSprite, CreateSpriteRequest{SpriteName: "b"})
+	c := send[CreateSpriteResponse](h, 2*time.Second, UpdateCreateSprite, CreateSpriteRequest{SpriteName: "c"})
+	send[EndSessionResponse](h, 5*time.Second, UpdateEndSession, EndSessionRequest{})
+	h.run(SessionInput{Config: SessionConfig{MaxSprites: 2}})
+
+	created, refused := 0, 0
+	for _, o := range []*outcome[CreateSpriteResponse]{b, c} {
+		switch {
+		case o.rejected != nil:
+			refused++
+		case o.done && o.err == nil:
+			created++
+		case o.done:
+			o.failedWith(t, ErrTypeSpriteLimit)
+			refused++
+		}
+	}
+	if created != 1 || refused != 1 {
+		t.Errorf("created %d and refused %d of two creates with one place left, want 1 and 1", created, refused)
+	}
+	if n := len(h.fake.callsOf("create")); n != 2 {
+		t.Errorf("%d creates reached the provider, want 2 (the limit)", n)
+	}
+}
+
+func TestSessionConfig_MaxSpritesDefaultsAndIsBounded(t *testing.T) {
+	if got := (SessionConfig{}).withDefaults().MaxSprites; got != DefaultMaxSprites {
+		t.Errorf("default MaxSprites = %d, want %d", got, DefaultMaxSprites)
+	}
+	if got := (SessionConfig{MaxSprites: MaxSpritesLimit + 1}).withDefaults().MaxSprites; got != MaxSpritesLimit {
+		t.Errorf("MaxSprites over the limit = %d, want %d", got, MaxSpritesLimit)
+	}
+}

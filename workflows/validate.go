@@ -68,6 +68,18 @@ func (s *session) validateCreate(req CreateSpriteRequest) error {
 	if req.MemoryMB != 0 && (req.MemoryMB < minMemoryMB || req.MemoryMB > maxMemoryMB) {
 		return fmt.Errorf("memory_mb %d out of range %d-%d", req.MemoryMB, minMemoryMB, maxMemoryMB)
 	}
+	return s.spriteLimit(req.SpriteName)
+}
+
+// spriteLimit refuses a new sprite name once the session owns, or is
+// creating, MaxSprites sprites. A name it owns already is no new sprite.
+func (s *session) spriteLimit(name string) error {
+	if s.st.Sprites[name] != nil || s.creating[name] {
+		return nil
+	}
+	if n := len(s.st.Sprites) + len(s.creating); n >= s.cfg.MaxSprites {
+		return fmt.Errorf("the session owns or is creating %d sprites, its limit (max_sprites %d): delete one first", n, s.cfg.MaxSprites)
+	}
 	return nil
 }
 

@@ -89,7 +89,7 @@ func cmdDescribe(ctx context.Context, a *app, name string, args []string) error 
 			fmt.Fprintf(tw, "idle timeout\t%s\n", when(d.IdleDeadline))
 			fmt.Fprintf(tw, "lifetime ends\t%s\n", when(d.LifetimeDeadline))
 		}
-		fmt.Fprintf(tw, "updates\t%d (%d rejected, %d failed)\n", c.Updates, c.Rejected, c.Failed)
+		fmt.Fprintf(tw, "updates\t%d (%d failed)\n", c.Updates, c.Failed)
 		fmt.Fprintf(tw, "sprites\t%d created, %d deleted\n", c.SpritesCreated, c.SpritesDeleted)
 		fmt.Fprintf(tw, "work\t%d execs, %d checkpoints, %d restores, %d risky steps (%d restored)\n",
 			c.Execs, c.Checkpoints, c.Restores, c.RiskySteps, c.RiskyRestored)
