@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -69,7 +70,7 @@ func Classify(op string, err error) error {
 			return err
 		}
 	}
-	msg := fmt.Sprintf("%s: %v", op, err)
+	msg := describe(op, err)
 	var apiErr *sprites.APIError
 	if errors.As(err, &apiErr) {
 		switch {
@@ -113,11 +114,22 @@ func classifyStream(op, failType string, err error) error {
 	var streamErr *sprites.StreamError
 	if errors.As(err, &streamErr) {
 		if errors.Is(err, sprites.ErrNotFound) {
-			return nonRetryable(ErrTypeNotFound, "%s: %v", op, err)
+			return nonRetryable(ErrTypeNotFound, "%s", describe(op, err))
 		}
-		return retryable(failType, "%s: %v", op, err)
+		return retryable(failType, "%s", describe(op, err))
 	}
 	return Classify(op, err)
+}
+
+// describe says what failed: op and the error, once. The client's errors
+// mostly name the operation already ("sprites: read /f in ss-x: ..."); when
+// that is op, the client's words stand alone.
+func describe(op string, err error) string {
+	text := err.Error()
+	if rest, ok := strings.CutPrefix(text, "sprites: "); ok && strings.HasPrefix(rest, op+":") {
+		return rest
+	}
+	return op + ": " + text
 }
 
 // invalid reports a bad input; retrying it cannot help.

@@ -44,3 +44,24 @@ func TestClassify_ErrorsWithoutAnHTTPAnswer(t *testing.T) {
 		})
 	}
 }
+
+func TestClassify_NamesTheOperationOnce(t *testing.T) {
+	op := "read /f in ss-x"
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{&sprites.APIError{Op: op, StatusCode: 400, Message: "bad path"}, "read /f in ss-x: bad path (status 400)"},
+		{&sprites.APIError{Op: "get sprite ss-x", StatusCode: 400, Message: "bad"}, "read /f in ss-x: sprites: get sprite ss-x: bad (status 400)"},
+		{errors.New("dial tcp: refused"), "read /f in ss-x: dial tcp: refused"},
+	}
+	for _, c := range cases {
+		var appErr *temporal.ApplicationError
+		if !errors.As(Classify(op, c.err), &appErr) {
+			t.Fatalf("Classify(%v) is no application error", c.err)
+		}
+		if appErr.Message() != c.want {
+			t.Errorf("Classify(%v) = %q, want %q", c.err, appErr.Message(), c.want)
+		}
+	}
+}
