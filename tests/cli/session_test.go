@@ -290,3 +290,21 @@ func TestCLI_RejectsBadInputWithUsageCode(t *testing.T) {
 		env.AssertNoSprites(t)
 	})
 }
+
+// TestCLI_ConnectionFlagsOverrideTheEnvironment points TEMPORAL_ADDRESS at a
+// closed port and reaches the harness through --address and --namespace.
+func TestCLI_ConnectionFlagsOverrideTheEnvironment(t *testing.T) {
+	env := harness.New(t)
+	c := offline()
+	session := []string{"--session", "cli-flags", "--task-queue", env.TaskQueue}
+	if r := c.run(t, append([]string{"list"}, session...)...).expect(t, exitFailed); !strings.Contains(r.stderr, "cannot reach Temporal") {
+		t.Fatalf("without the flags, want the closed port refused; %s", r)
+	}
+	conn := append(session, "--address", env.Server.GetFrontendHostPort(), "--namespace", env.Namespace)
+	c.run(t, append([]string{"create", "--sprite", "web"}, conn...)...).expect(t, exitOK)
+	r := decode[workflows.EndSessionResponse](t, c.run(t, append([]string{"end", "--json"}, conn...)...).expect(t, exitOK))
+	if len(r.Deleted) != 1 || r.Deleted[0] != "web" {
+		t.Errorf("end --json = %+v, want web deleted", r)
+	}
+	env.AssertNoSprites(t)
+}

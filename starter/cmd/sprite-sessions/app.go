@@ -27,6 +27,10 @@ type app struct {
 	taskQueue string
 	updateID  string
 	json      bool
+	// address and namespace override TEMPORAL_ADDRESS and
+	// TEMPORAL_NAMESPACE when set.
+	address   string
+	namespace string
 	// needSprite: the command takes --sprite, and it is required.
 	needSprite bool
 
@@ -47,6 +51,8 @@ func (a *app) flags(name string, withSprite bool) *flag.FlagSet {
 	}
 	fs.StringVar(&a.taskQueue, "task-queue", queue, "task queue of the worker (default $"+taskQueueEnv+" or "+workflows.DefaultTaskQueue+")")
 	fs.StringVar(&a.updateID, "update-id", "", "update ID, for an idempotent retry of the same call")
+	fs.StringVar(&a.address, "address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS or localhost:7233)")
+	fs.StringVar(&a.namespace, "namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE or default)")
 	if withSprite {
 		fs.StringVar(&a.sprite, "sprite", "", "sprite name")
 	}
@@ -131,6 +137,12 @@ func (a *app) client(ctx context.Context) (*starter.Client, error) {
 		e, err := loadTemporalEnv(ctx, a.env)
 		if err != nil {
 			return nil, err
+		}
+		if a.address != "" {
+			e.Address = a.address
+		}
+		if a.namespace != "" {
+			e.Namespace = a.namespace
 		}
 		c, err := dial(ctx, e)
 		if err != nil {

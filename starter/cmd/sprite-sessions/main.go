@@ -52,9 +52,10 @@ Other commands:
   tools       print the operations as LLM tool definitions (JSON) [--format anthropic|openai]
   demo        run a scripted session that shows the product [--session ID]
 
-Every command takes --json (machine-readable output), --task-queue and --update-id.
-The Temporal connection comes from TEMPORAL_ADDRESS (default localhost:7233),
-TEMPORAL_NAMESPACE (default default), TEMPORAL_API_KEY and TEMPORAL_TLS*.
+Every command takes --json (machine-readable output), --task-queue, --update-id,
+--address and --namespace. The Temporal connection comes from TEMPORAL_ADDRESS
+(default localhost:7233), TEMPORAL_NAMESPACE (default default), TEMPORAL_API_KEY and
+TEMPORAL_TLS*; --address and --namespace override the first two.
 Run "sprite-sessions <command> -h" for a command's flags.
 `
 )
