@@ -26,8 +26,10 @@ const (
 	MetricSpritesCreated = "sprite_sessions_sprites_created"
 	// MetricSpritesDeleted counts sprites this process deleted (2xx).
 	MetricSpritesDeleted = "sprite_sessions_sprites_deleted"
-	// MetricSpritesLive is created minus deleted as this process saw them;
-	// summed over all workers it is the fleet's count of our sprites.
+	// MetricSpritesLive is created minus deleted as this process saw them
+	// since it started. A sprite created by one worker and deleted by
+	// another counts +1 in one and -1 in the other, and a restart forgets
+	// both, so it is a per-process trend, not a fleet count.
 	MetricSpritesLive = "sprite_sessions_sprites_live"
 )
 

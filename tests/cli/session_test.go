@@ -125,12 +125,11 @@ func TestCLI_DrivesASessionThroughEveryCommand(t *testing.T) {
 	})
 
 	t.Run("RestoreOfUnknownCheckpointFails", func(t *testing.T) {
-		r := c.run(t, web("restore", "--checkpoint", "v999", "--json")...)
-		if r.code != exitFailed && r.code != exitUsage {
-			t.Fatalf("restore of an unknown checkpoint: want exit 1 or 2; %s", r)
-		}
-		if e := decode[errorOutput](t, r); e.Kind != "failed" && e.Kind != "rejected" {
-			t.Errorf("restore of an unknown checkpoint --json = %+v", e)
+		// The ID is well formed, so the session accepts the call; the
+		// backend's stream then says it does not exist.
+		r := c.run(t, web("restore", "--checkpoint", "v999", "--json")...).expect(t, exitFailed)
+		if e := decode[errorOutput](t, r); e.Kind != "failed" || e.Type != "NotFound" || !strings.Contains(e.Message, "v999") {
+			t.Errorf("restore of an unknown checkpoint --json = %+v, want a failed NotFound naming v999", e)
 		}
 	})
 
