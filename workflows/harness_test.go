@@ -227,11 +227,18 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWithDefaults(t, SessionConfig{})
+}
+
+// newHarnessWithDefaults runs the session as a worker with these session
+// defaults would (NewSessionWorkflow).
+func newHarnessWithDefaults(t *testing.T, defaults SessionConfig) *harness {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	// Warnings and errors only: the workflow logs every operation at info.
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(SessionWorkflow, workflow.RegisterOptions{Name: SessionWorkflowName})
+	env.RegisterWorkflowWithOptions(NewSessionWorkflow(defaults), workflow.RegisterOptions{Name: SessionWorkflowName})
 	return &harness{t: t, env: env, fake: newFake(env)}
 }
 

@@ -73,9 +73,11 @@ func (s *session) validateCreate(req CreateSpriteRequest) error {
 
 // spriteLimit refuses a new sprite name once the session owns, or is
 // creating, MaxSprites sprites. A name it owns already is no new sprite.
+// Replay-safe in the handler: MaxSprites is zero in runs recorded before
+// the limit existed (see resolveConfig).
 func (s *session) spriteLimit(name string) error {
-	if s.st.Sprites[name] != nil || s.creating[name] {
-		return nil
+	if s.cfg.MaxSprites <= 0 || s.st.Sprites[name] != nil || s.creating[name] {
+		return nil // no limit (a run older than it), or no new sprite
 	}
 	if n := len(s.st.Sprites) + len(s.creating); n >= s.cfg.MaxSprites {
 		return fmt.Errorf("the session owns or is creating %d sprites, its limit (max_sprites %d): delete one first", n, s.cfg.MaxSprites)

@@ -49,8 +49,24 @@ type session struct {
 // lifetime, cancellation, failure). A cancelled session completes with
 // Reason "cancelled" rather than as cancelled, so its result still lists
 // what cleanup deleted.
-func SessionWorkflow(ctx workflow.Context, in SessionInput) (result SessionResult, err error) {
-	s, err := newSession(ctx, in)
+func SessionWorkflow(ctx workflow.Context, in SessionInput) (SessionResult, error) {
+	return runSession(ctx, in, SessionConfig{})
+}
+
+// NewSessionWorkflow returns SessionWorkflow with a worker's defaults for
+// the limits a session's own SessionConfig leaves zero (zero defaults take
+// the built-in ones). A session resolves its limits once, when its first
+// run starts, and records them in its history: a worker started later with
+// other defaults neither changes a running session nor breaks its replay.
+// Register the result under SessionWorkflowName.
+func NewSessionWorkflow(defaults SessionConfig) func(workflow.Context, SessionInput) (SessionResult, error) {
+	return func(ctx workflow.Context, in SessionInput) (SessionResult, error) {
+		return runSession(ctx, in, defaults)
+	}
+}
+
+func runSession(ctx workflow.Context, in SessionInput, defaults SessionConfig) (result SessionResult, err error) {
+	s, err := newSession(ctx, in, defaults)
 	if err != nil {
 		return SessionResult{SessionID: in.SessionID, Reason: EndReasonFailed}, err
 	}
@@ -71,7 +87,7 @@ func SessionWorkflow(ctx workflow.Context, in SessionInput) (result SessionResul
 	return SessionResult{}, err
 }
 
-func newSession(ctx workflow.Context, in SessionInput) (*session, error) {
+func newSession(ctx workflow.Context, in SessionInput, defaults SessionConfig) (*session, error) {
 	info := workflow.GetInfo(ctx)
 	id := in.SessionID
 	if id == "" {
@@ -80,11 +96,15 @@ func newSession(ctx workflow.Context, in SessionInput) (*session, error) {
 	if err := ValidateSessionID(id); err != nil {
 		return nil, fmt.Errorf("start session: %w", err)
 	}
+	cfg, err := resolveConfig(ctx, in, defaults)
+	if err != nil {
+		return nil, err
+	}
 	s := &session{
 		id:        id,
 		namespace: info.Namespace,
 		wfID:      info.WorkflowExecution.ID,
-		cfg:       in.Config.withDefaults(),
+		cfg:       cfg,
 		locks:     map[string]workflow.Mutex{},
 		creating:  map[string]bool{},
 		recent:    map[string]bool{},
