@@ -163,8 +163,8 @@ func (sp *sprite) findSession(idText string) *session {
 // flow the other way. A client that goes away detaches; the process keeps
 // running for max_run_after_disconnect.
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ss *session, owner bool) {
-	ss.attach()
-	defer ss.detach()
+	reader := ss.attach()
+	defer ss.detach(reader)
 	w.Header().Set("X-Sprite-Capabilities", "signal")
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
@@ -217,7 +217,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ss *session
 
 	var cursor int64
 	for {
-		frames, next, done, changed := ss.next(cursor)
+		frames, next, done, changed := ss.next(reader, cursor)
 		for _, f := range frames {
 			if err := writeFrame(ctx, c, f); err != nil {
 				c.CloseNow()
@@ -227,6 +227,9 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ss *session
 		cursor = next
 		if done {
 			break
+		}
+		if len(frames) > 0 {
+			continue // say what was sent: a pump may wait for it
 		}
 		select {
 		case <-changed:
@@ -279,8 +282,8 @@ func (s *Server) execHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ss.attach()
-	defer ss.detach()
+	reader := ss.attach()
+	defer ss.detach(reader)
 	if p.stdin {
 		// Output flows while stdin is still arriving. Without full duplex,
 		// an HTTP/1 server discards the unread body at the first flush (or
@@ -296,7 +299,7 @@ func (s *Server) execHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var cursor int64
 	for {
-		frames, next, done, changed := ss.next(cursor)
+		frames, next, done, changed := ss.next(reader, cursor)
 		for _, f := range frames {
 			if _, err := w.Write(f); err != nil {
 				return
@@ -308,6 +311,9 @@ func (s *Server) execHTTP(w http.ResponseWriter, r *http.Request) {
 		cursor = next
 		if done {
 			break
+		}
+		if len(frames) > 0 {
+			continue // say what was sent: a pump may wait for it
 		}
 		select {
 		case <-changed:

@@ -32,13 +32,23 @@ type session struct {
 
 	exited chan struct{} // closed when the process has been reaped
 
-	mu           sync.Mutex
-	frames       [][]byte // encoded frames, oldest first
-	firstSeq     int64    // sequence number of frames[0]
-	bufBytes     int
-	changed      chan struct{} // closed and replaced on every change
-	finished     bool          // exit code known and output drained
-	exitCode     int
+	mu       sync.Mutex
+	frames   [][]byte // encoded frames, oldest first
+	firstSeq int64    // sequence number of frames[0]
+	bufBytes int
+	changed  chan struct{} // closed and replaced on every change
+	finished bool          // exit code known and output drained
+	exitCode int
+	// readers maps each attached client to the sequence number of the
+	// next frame it will send. Output is dropped only once every attached
+	// client has sent it; until then a full buffer holds the pumps, and so
+	// the command, back (a slow client slows the command, as a slow
+	// terminal does). Without clients the buffer keeps the newest output,
+	// for a client that re-attaches.
+	readers      map[int]int64
+	nextReader   int
+	consumed     chan struct{} // closed and replaced when a reader advances or leaves
+	stalled      int           // pumps waiting for a reader
 	attached     int
 	totalBytes   int64
 	lastActivity time.Time
@@ -115,6 +125,8 @@ func (sp *sprite) startSession(spec procSpec, withStdin bool, maxAfter time.Dura
 		stdin:        inW,
 		exited:       make(chan struct{}),
 		changed:      make(chan struct{}),
+		consumed:     make(chan struct{}),
+		readers:      map[int]int64{},
 		lastActivity: now,
 	}
 	sp.mu.Lock()
@@ -149,6 +161,24 @@ func (ss *session) pump(r *os.File, stream byte) {
 func (ss *session) append(frame []byte) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	for !ss.finished {
+		ss.trimLocked(len(frame))
+		if ss.bufBytes+len(frame) <= ss.limit || len(ss.frames) == 0 {
+			break
+		}
+		// A reader has not sent the oldest output yet: wait for it (or
+		// for the end of the session) instead of dropping what it has not
+		// seen. A reader that stops reading is dropped after writeTimeout.
+		consumed, changed := ss.consumed, ss.changed
+		ss.stalled++
+		ss.mu.Unlock()
+		select {
+		case <-consumed:
+		case <-changed:
+		}
+		ss.mu.Lock()
+		ss.stalled--
+	}
 	if ss.finished {
 		return
 	}
@@ -156,18 +186,35 @@ func (ss *session) append(frame []byte) {
 	ss.bufBytes += len(frame)
 	ss.totalBytes += int64(len(frame) - 1)
 	ss.lastActivity = time.Now().UTC()
-	if ss.bufBytes > ss.limit {
-		// Drop the oldest output, down to 3/4 of the limit, and copy so
-		// the dropped frames can be collected.
-		drop := 0
-		for ss.bufBytes > ss.limit*3/4 && drop < len(ss.frames)-1 {
-			ss.bufBytes -= len(ss.frames[drop])
-			drop++
-		}
+	ss.notifyLocked()
+}
+
+// trimLocked makes room for need more bytes: once the buffer would pass its
+// limit, it drops the oldest output that every attached reader has sent,
+// down to 3/4 of the limit (so that it copies rarely), and copies so that
+// the dropped frames can be collected.
+func (ss *session) trimLocked(need int) {
+	if ss.bufBytes+need <= ss.limit {
+		return
+	}
+	keepFrom := ss.firstSeq + int64(len(ss.frames))
+	for _, cursor := range ss.readers {
+		keepFrom = min(keepFrom, cursor)
+	}
+	drop := 0
+	for (ss.bufBytes > ss.limit*3/4 || ss.bufBytes+need > ss.limit) && drop < len(ss.frames) && ss.firstSeq+int64(drop) < keepFrom {
+		ss.bufBytes -= len(ss.frames[drop])
+		drop++
+	}
+	if drop > 0 {
 		ss.frames = slices.Clone(ss.frames[drop:])
 		ss.firstSeq += int64(drop)
 	}
-	ss.notifyLocked()
+}
+
+func (ss *session) signalConsumedLocked() {
+	close(ss.consumed)
+	ss.consumed = make(chan struct{})
 }
 
 func (ss *session) notifyLocked() {
@@ -185,9 +232,24 @@ func (ss *session) wait(readers *sync.WaitGroup) {
 		readers.Wait()
 		close(drained)
 	}()
-	select {
-	case <-drained:
-	case <-time.After(exitGrace):
+	// Background children may hold the pipes open: stop collecting after
+	// exitGrace, unless the pumps are only waiting for a slow reader.
+	for waiting := true; waiting; {
+		consumed := ss.consumedChan()
+		select {
+		case <-drained:
+			waiting = false
+		case <-time.After(exitGrace):
+			if !ss.isStalled() {
+				waiting = false
+				break
+			}
+			select {
+			case <-drained:
+				waiting = false
+			case <-consumed:
+			}
+		}
 	}
 	code := exitCode(ss.cmd.ProcessState)
 	ss.closeStdin()
@@ -224,14 +286,32 @@ func exitCode(ps *os.ProcessState) int {
 	return ps.ExitCode() & 0xff
 }
 
-// next returns the frames from cursor on, the new cursor, whether the
-// stream is over (every frame sent and the exit code known) and a channel
-// closed on the next change. A cursor that fell behind the kept output
-// skips to the oldest frame kept.
-func (ss *session) next(cursor int64) (frames [][]byte, next int64, done bool, changed <-chan struct{}) {
+func (ss *session) consumedChan() <-chan struct{} {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.consumed
+}
+
+func (ss *session) isStalled() bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.stalled > 0
+}
+
+// next returns reader's frames from cursor on (it has sent everything
+// before cursor), the new cursor, whether the stream is over (every frame
+// sent and the exit code known) and a channel closed on the next change. A
+// reader that attached after output was dropped starts at the oldest frame
+// kept. A reader calls next again after sending frames, before it waits:
+// that call is what lets a full buffer drop them.
+func (ss *session) next(reader int, cursor int64) (frames [][]byte, next int64, done bool, changed <-chan struct{}) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	cursor = max(cursor, ss.firstSeq)
+	if prev, ok := ss.readers[reader]; ok && cursor > prev {
+		ss.readers[reader] = cursor
+		ss.signalConsumedLocked()
+	}
 	frames = ss.frames[cursor-ss.firstSeq:]
 	next = ss.firstSeq + int64(len(ss.frames))
 	return frames, next, ss.finished, ss.changed
@@ -288,9 +368,10 @@ func (ss *session) signal(sig syscall.Signal) {
 	ss.sp.srv.signalGroup(ss.id, sig)
 }
 
-// attach counts a client in; detach counts it out and, when it was the
-// last one, gives the process maxAfter to finish before it is killed.
-func (ss *session) attach() {
+// attach counts a client in and returns its reader ID for next; detach
+// counts it out and, when it was the last one, gives the process maxAfter
+// to finish before it is killed.
+func (ss *session) attach() int {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	ss.attached++
@@ -298,11 +379,16 @@ func (ss *session) attach() {
 		ss.detachTimer.Stop()
 		ss.detachTimer = nil
 	}
+	ss.nextReader++
+	ss.readers[ss.nextReader] = ss.firstSeq
+	return ss.nextReader
 }
 
-func (ss *session) detach() {
+func (ss *session) detach(reader int) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	delete(ss.readers, reader)
+	ss.signalConsumedLocked()
 	ss.attached--
 	if ss.attached > 0 || ss.finished || ss.maxAfter <= 0 {
 		return
