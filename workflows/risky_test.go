@@ -139,6 +139,98 @@ func TestRiskyStep_RestoresAllSpritesWhenOneSpritesStepFails(t *testing.T) {
 	}
 }
 
+func TestRiskyStep_RestoresWhenAStepTimesOutOrItsActivityFails(t *testing.T) {
+	cases := []struct {
+		name    string
+		bad     func() (activities.ExecOutput, error)
+		reason  string // the answer's Reason
+		outcome func(o StepOutput) bool
+	}{
+		{"timed out",
+			func() (activities.ExecOutput, error) {
+				return activities.ExecOutput{ExitCode: 137, Stdout: "partial\n", TimedOut: true}, nil
+			},
+			"step 1 timed out",
+			func(o StepOutput) bool { return o.TimedOut && o.Stdout == "partial\n" && o.Error == "" }},
+		{"non-retryable activity error",
+			func() (activities.ExecOutput, error) {
+				return activities.ExecOutput{}, temporal.NewNonRetryableApplicationError("exec socket lost before the session was named", activities.ErrTypeExecLost, nil)
+			},
+			"step 1 failed: ",
+			func(o StepOutput) bool {
+				return o.ExitCode == -1 && !o.TimedOut && strings.Contains(o.Error, "exec socket lost")
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.fake.execResult = func(in activities.ExecInput) (activities.ExecOutput, error) {
+				if cmd := strings.Join(in.Argv, " "); strings.Contains(cmd, "bad") {
+					return c.bad()
+				}
+				return activities.ExecOutput{Stdout: "ok\n"}, nil
+			}
+			createAll(h, "a", "b")
+			risky := send[RiskyStepResponse](h, 5*time.Second, UpdateRunRiskyStep, RiskyStepRequest{
+				Sprites: []string{"a", "b"},
+				Steps:   []RiskyCommand{cmd("a", "ok"), cmd("b", "bad"), cmd("a", "never")},
+				Verify:  &RiskyCommand{SpriteName: "a", Command: "never"},
+			})
+			after := send[ExecResponse](h, time.Minute, UpdateExec, ExecRequest{SpriteName: "b", Command: "true"})
+			send[EndSessionResponse](h, 2*time.Minute, UpdateEndSession, EndSessionRequest{})
+			h.run(SessionInput{})
+
+			r := risky.ok(t)
+			if r.Success || r.FailedStep != 1 || !r.Restored || len(r.Tainted) != 0 || r.Verify != nil || len(r.Steps) != 2 {
+				t.Fatalf("answer = %+v", r)
+			}
+			if !strings.HasPrefix(r.Reason, c.reason) {
+				t.Errorf("reason %q, want it to start %q", r.Reason, c.reason)
+			}
+			if o := r.Steps[1]; o.SpriteName != "b" || !c.outcome(o) {
+				t.Errorf("failed step's output = %+v", o)
+			}
+			// The failed step ran once (a non-retryable error is not
+			// retried) and nothing after it ran: "ok", "bad", then the
+			// exec after the saga.
+			if got := h.fake.callsOf("exec"); !slices.Equal(got, []string{"exec a", "exec b", "exec b"}) {
+				t.Errorf("execs = %v", got)
+			}
+			restores := h.fake.callsOf("restore")
+			slices.Sort(restores)
+			if !slices.Equal(restores, []string{"restore v1 a", "restore v1 b"}) {
+				t.Errorf("restores = %v, want every checkpointed sprite restored", restores)
+			}
+			after.ok(t) // restored, not tainted
+		})
+	}
+}
+
+func TestRiskyStep_PassesEachCommandsTimeoutToExec(t *testing.T) {
+	h := newHarness(t)
+	var timeouts []time.Duration
+	h.fake.execResult = func(in activities.ExecInput) (activities.ExecOutput, error) {
+		timeouts = append(timeouts, in.Timeout) // under the fake's lock
+		return activities.ExecOutput{}, nil
+	}
+	createAll(h, "a")
+	risky := send[RiskyStepResponse](h, 5*time.Second, UpdateRunRiskyStep, RiskyStepRequest{
+		Sprites: []string{"a"},
+		Steps:   []RiskyCommand{{Command: "one", TimeoutMS: 1500}, {Command: "two"}, {Command: "three", TimeoutMS: 600000}},
+		Verify:  &RiskyCommand{Command: "check", TimeoutMS: 90000},
+	})
+	send[EndSessionResponse](h, 2*time.Minute, UpdateEndSession, EndSessionRequest{})
+	h.run(SessionInput{})
+
+	if r := risky.ok(t); !r.Success {
+		t.Fatalf("answer = %+v", r)
+	}
+	want := []time.Duration{1500 * time.Millisecond, DefaultExecTimeout, MaxExecTimeout, 90 * time.Second}
+	if !slices.Equal(timeouts, want) {
+		t.Errorf("Exec timeouts = %v, want %v (each command's own, the default when unset)", timeouts, want)
+	}
+}
+
 func TestRiskyStep_RunsNothingWhenACheckpointFails(t *testing.T) {
 	h := newHarness(t)
 	h.fake.checkpointErr = func(provider string) error {
@@ -197,6 +289,8 @@ func TestRiskyStep_TaintsASpriteWhoseRestoreFailsUntilRestoredOrDeleted(t *testi
 	urlTainted := send[ServiceURLResponse](h, 11*time.Minute, UpdateServiceURL, ServiceURLRequest{SpriteName: "a"})
 	cpTainted := send[CheckpointResponse](h, 11*time.Minute, UpdateCheckpoint, CheckpointRequest{SpriteName: "a"})
 	riskyTainted := send[RiskyStepResponse](h, 11*time.Minute, UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"b"}, Steps: []RiskyCommand{{Command: "x"}}})
+	readTainted := send[ReadFileResponse](h, 11*time.Minute, UpdateReadFile, ReadFileRequest{SpriteName: "a", Path: "f"})
+	writeTainted := send[WriteFileResponse](h, 11*time.Minute, UpdateWriteFile, WriteFileRequest{SpriteName: "b", Path: "f", Content: "x"})
 	var desc DescribeResponse
 	h.env.RegisterDelayedCallback(func() { h.query(QueryDescribe, &desc) }, 11*time.Minute)
 	restore := send[RestoreCheckpointResponse](h, 12*time.Minute, UpdateRestoreCheckpoint, RestoreCheckpointRequest{SpriteName: "a", CheckpointID: "v1"})
@@ -212,9 +306,14 @@ func TestRiskyStep_TaintsASpriteWhoseRestoreFailsUntilRestoredOrDeleted(t *testi
 	if n := len(h.fake.callsOf("restore")); n != 2*5+1 {
 		t.Errorf("%d restore attempts, want 5 per sprite (bounded) plus the manual one", n)
 	}
-	for _, o := range []interface{ wasRejected(*testing.T) string }{execTainted, urlTainted, cpTainted, riskyTainted} {
+	for _, o := range []interface{ wasRejected(*testing.T) string }{execTainted, urlTainted, cpTainted, riskyTainted, readTainted, writeTainted} {
 		if msg := o.wasRejected(t); !strings.Contains(msg, "tainted") {
 			t.Errorf("rejection %q does not say tainted", msg)
+		}
+	}
+	for _, op := range []string{"read", "write", "url"} {
+		if got := h.fake.callsOf(op); len(got) != 0 {
+			t.Errorf("updates on a tainted sprite reached the provider: %v", got)
 		}
 	}
 	if len(desc.Sprites) != 2 || !desc.Sprites[0].Tainted || !desc.Sprites[1].Tainted {

@@ -156,6 +156,17 @@ func TestSession_ValidatorsRejectBadInputWithoutRunningAnything(t *testing.T) {
 		{"risky step without sprite among two", UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"a", "c"}, Steps: []RiskyCommand{{Command: "true"}}}, "names no sprite"},
 		{"risky empty step", UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"a"}, Steps: []RiskyCommand{{}}}, "empty command"},
 		{"risky bad verify", UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"a"}, Steps: []RiskyCommand{{Command: "true"}}, Verify: &RiskyCommand{Command: "x", TimeoutMS: 700000}}, "verify"},
+		{"empty argv[0]", UpdateExec, ExecRequest{SpriteName: "a", Argv: []string{"", "-l"}}, "argv[0] is empty"},
+		{"NUL in dir", UpdateExec, ExecRequest{SpriteName: "a", Command: "ls", Dir: "/tmp\x00/etc"}, "dir contains a NUL byte"},
+		{"read path too long", UpdateReadFile, ReadFileRequest{SpriteName: "a", Path: strings.Repeat("p", 4097)}, "path of 4097 bytes is longer than 4096"},
+		{"write path too long", UpdateWriteFile, WriteFileRequest{SpriteName: "a", Path: strings.Repeat("p", 4097), Content: "x"}, "path of 4097 bytes is longer than 4096"},
+		{"NUL in read path", UpdateReadFile, ReadFileRequest{SpriteName: "a", Path: "f\x00g"}, "path contains a NUL byte"},
+		{"NUL in write path", UpdateWriteFile, WriteFileRequest{SpriteName: "a", Path: "f\x00g", Content: "x"}, "path contains a NUL byte"},
+		{"risky step over 16 sprites", UpdateRunRiskyStep, RiskyStepRequest{Sprites: spriteNames(17), Steps: []RiskyCommand{{SpriteName: "s0", Command: "true"}}}, "17 sprites; at most 16 per risky step"},
+		{"risky step over 32 steps", UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"a"}, Steps: slices.Repeat([]RiskyCommand{{Command: "true"}}, 33)}, "33 commands (steps and verify); at most 32"},
+		{"risky step whose verify makes 33 commands", UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"a"}, Steps: slices.Repeat([]RiskyCommand{{Command: "true"}}, 32), Verify: &RiskyCommand{Command: "true"}}, "33 commands (steps and verify); at most 32"},
+		{"checkpoint comment too long", UpdateCheckpoint, CheckpointRequest{SpriteName: "a", Comment: strings.Repeat("c", 1025)}, "comment longer than 1024 bytes"},
+		{"risky comment too long", UpdateRunRiskyStep, RiskyStepRequest{Sprites: []string{"a"}, Steps: []RiskyCommand{{Command: "true"}}, Comment: strings.Repeat("c", 1025)}, "comment longer than 1024 bytes"},
 		// Under the raw write limit, but six bytes each once JSON-escaped:
 		// accepted, it would make Temporal fail the session.
 		{"write that escapes past the payload limit", UpdateWriteFile, WriteFileRequest{SpriteName: "a", Path: "f", Content: strings.Repeat("<", 400<<10)}, "limit of one update"},
@@ -191,6 +202,39 @@ func TestSession_ValidatorsRejectBadInputWithoutRunningAnything(t *testing.T) {
 	}
 	if got := h.fake.callsOf("create"); len(got) != 2 {
 		t.Errorf("creates = %v", got)
+	}
+}
+
+// spriteNames returns n distinct valid sprite names, s0 to s<n-1>.
+func spriteNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("s%d", i)
+	}
+	return names
+}
+
+func TestSession_EndSessionWithAnOverlongReasonIsRejectedAndTheSessionGoesOn(t *testing.T) {
+	h := newHarness(t)
+	send[CreateSpriteResponse](h, time.Second, UpdateCreateSprite, CreateSpriteRequest{SpriteName: "a"})
+	long := send[EndSessionResponse](h, 5*time.Second, UpdateEndSession, EndSessionRequest{Reason: strings.Repeat("r", 1025)})
+	after := send[ExecResponse](h, 10*time.Second, UpdateExec, ExecRequest{SpriteName: "a", Command: "true"})
+	// Exactly at the limit is accepted.
+	end := send[EndSessionResponse](h, 20*time.Second, UpdateEndSession, EndSessionRequest{Reason: strings.Repeat("r", 1024)})
+	h.run(SessionInput{})
+
+	if msg := long.wasRejected(t); !strings.Contains(msg, "reason longer than 1024 bytes") {
+		t.Errorf("rejection %q does not name the reason's limit", msg)
+	}
+	after.ok(t) // the rejected EndSession did not end the session
+	if r := end.ok(t); !slices.Equal(r.Deleted, []string{"a"}) {
+		t.Errorf("EndSession = %+v", r)
+	}
+	if res := h.result(); res.Reason != EndReasonEnded {
+		t.Errorf("result = %+v", res)
+	}
+	if got := h.fake.callsOf("delete"); len(got) != 1 {
+		t.Errorf("deletes = %v, want one, by the accepted EndSession", got)
 	}
 }
 

@@ -7,40 +7,46 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/sprite-sessions/sprite-sessions/activities"
 	"github.com/sprite-sessions/sprite-sessions/reaper"
 	"github.com/sprite-sessions/sprite-sessions/workflows"
 )
 
 // fixturePaths are the paths the guarantees promise a recorded history
-// for, with the event that closes each run and events the run must hold
-// to be that path at all.
+// for, with the event that closes each run, events the run must hold to be
+// that path at all and, where event types cannot tell the path apart, a
+// check of what the events say.
 var fixturePaths = []struct {
 	name     string
 	workflow string
 	closing  enumspb.EventType
 	holds    []enumspb.EventType
+	check    func(t *testing.T, h *historypb.History)
 }{
 	{"plain", workflows.SessionWorkflowName, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED}},
+		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED}, nil},
 	{"risky_success", workflows.SessionWorkflowName, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED}},
+		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED}, checkRiskySuccess},
 	{"risky_restore", workflows.SessionWorkflowName, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED}},
+		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED}, checkRiskyRestore},
 	{"continue_as_new_first_run", workflows.SessionWorkflowName, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED}},
+		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED}, nil},
 	{"continue_as_new_last_run", workflows.SessionWorkflowName, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED}},
+		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED}, nil},
 	{"cancel_cleanup", workflows.SessionWorkflowName, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED}},
+		[]enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED}, nil},
 	{"idle_timeout", workflows.SessionWorkflowName, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-		[]enumspb.EventType{enumspb.EVENT_TYPE_TIMER_FIRED}},
+		[]enumspb.EventType{enumspb.EVENT_TYPE_TIMER_FIRED}, nil},
 	{"reaper", reaper.ReaperWorkflowName, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-		[]enumspb.EventType{enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED}},
+		[]enumspb.EventType{enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED}, nil},
 }
 
 // newReplayer registers the workflows of this build under the names the
@@ -88,7 +94,129 @@ func TestReplay_FixtureForEveryPath(t *testing.T) {
 					t.Errorf("no %v event: the fixture does not record this path", typ)
 				}
 			}
+			if p.check != nil {
+				p.check(t, h)
+			}
 		})
+	}
+}
+
+// riskyUpdate is the one RunRiskyStep update of a history: the events that
+// accept and complete it, and its answer.
+type riskyUpdate struct {
+	accepted, completed int64 // event IDs
+	resp                workflows.RiskyStepResponse
+}
+
+// findRiskyUpdate finds the history's one RunRiskyStep update, which must
+// have completed with an answer.
+func findRiskyUpdate(t *testing.T, h *historypb.History) riskyUpdate {
+	t.Helper()
+	var u riskyUpdate
+	var id string
+	for _, ev := range h.Events {
+		req := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest()
+		if req.GetInput().GetName() != workflows.UpdateRunRiskyStep {
+			continue
+		}
+		if id != "" {
+			t.Fatalf("two %s updates (%s and %s): the path is not one risky step", workflows.UpdateRunRiskyStep, id, req.GetMeta().GetUpdateId())
+		}
+		id, u.accepted = req.GetMeta().GetUpdateId(), ev.GetEventId()
+	}
+	if id == "" {
+		t.Fatalf("no %s update accepted", workflows.UpdateRunRiskyStep)
+	}
+	for _, ev := range h.Events {
+		attrs := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
+		if attrs.GetMeta().GetUpdateId() != id {
+			continue
+		}
+		if f := attrs.GetOutcome().GetFailure(); f != nil {
+			t.Fatalf("%s update %s failed: %s", workflows.UpdateRunRiskyStep, id, f.GetMessage())
+		}
+		decodePayloads(t, attrs.GetOutcome().GetSuccess(), &u.resp)
+		u.completed = ev.GetEventId()
+	}
+	if u.completed == 0 {
+		t.Fatalf("%s update %s never completed", workflows.UpdateRunRiskyStep, id)
+	}
+	return u
+}
+
+func decodePayloads(t *testing.T, p *commonpb.Payloads, out any) {
+	t.Helper()
+	if len(p.GetPayloads()) != 1 {
+		t.Fatalf("%d payloads, want one", len(p.GetPayloads()))
+	}
+	if err := converter.GetDefaultDataConverter().FromPayload(p.GetPayloads()[0], out); err != nil {
+		t.Fatalf("decoding a payload into %T: %v", out, err)
+	}
+}
+
+// activityType names the activity an activity event belongs to.
+func activityType(h *historypb.History, ev *historypb.HistoryEvent) string {
+	if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+		return a.GetActivityType().GetName()
+	}
+	if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+		for _, s := range h.Events {
+			if s.GetEventId() == a.GetScheduledEventId() {
+				return activityType(h, s)
+			}
+		}
+	}
+	return ""
+}
+
+// checkRiskySuccess: the risky step's update answers success, and no
+// Restore activity was ever scheduled.
+func checkRiskySuccess(t *testing.T, h *historypb.History) {
+	u := findRiskyUpdate(t, h)
+	if r := u.resp; !r.Success || r.Restored || r.FailedStep != -1 || len(r.Checkpoints) == 0 {
+		t.Errorf("the %s update answers %+v, want success with a checkpoint", workflows.UpdateRunRiskyStep, r)
+	}
+	for _, ev := range h.Events {
+		if ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && activityType(h, ev) == "Restore" {
+			t.Errorf("event %d schedules a Restore: a successful risky step restores nothing", ev.GetEventId())
+		}
+	}
+}
+
+// checkRiskyRestore: within the risky step's update, an Exec answers with a
+// failure (a non-zero exit or a timeout), a Restore is scheduled after it
+// and completes, and the update answers failed and restored.
+func checkRiskyRestore(t *testing.T, h *historypb.History) {
+	u := findRiskyUpdate(t, h)
+	if r := u.resp; r.Success || !r.Restored || r.FailedStep < 0 || len(r.Tainted) != 0 {
+		t.Errorf("the %s update answers %+v, want a failed step, restored", workflows.UpdateRunRiskyStep, r)
+	}
+	var failed, restore, restored int64
+	for _, ev := range h.Events {
+		id := ev.GetEventId()
+		if id <= u.accepted || id >= u.completed {
+			continue
+		}
+		switch typ := activityType(h, ev); {
+		case typ == "Exec" && ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED && failed == 0:
+			var out activities.ExecOutput
+			decodePayloads(t, ev.GetActivityTaskCompletedEventAttributes().GetResult(), &out)
+			if out.ExitCode != 0 || out.TimedOut {
+				failed = id
+			}
+		case typ == "Restore" && ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && failed != 0 && restore == 0:
+			restore = id
+		case typ == "Restore" && ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED && restore != 0:
+			restored = id
+		}
+	}
+	switch {
+	case failed == 0:
+		t.Errorf("no Exec of the risky step (events %d-%d) answers a non-zero exit or a timeout", u.accepted, u.completed)
+	case restore == 0:
+		t.Errorf("no Restore scheduled after the failing Exec (event %d) within the risky step", failed)
+	case restored == 0:
+		t.Errorf("the Restore scheduled at event %d did not complete within the risky step", restore)
 	}
 }
 
