@@ -37,10 +37,13 @@ type Config struct {
 	// answers 413.
 	MaxWriteBytes int64
 	// SessionBufferBytes is how much output each exec session keeps for
-	// re-attach (default 1 MiB); older output is dropped first.
+	// re-attach (default 1 MiB); output is dropped oldest first, and only
+	// once every attached client has sent it.
 	SessionBufferBytes int
 	// FinishedSessionTTL is how long an exited session stays attachable, so a
-	// client whose socket dropped can still learn the exit code (default 30s).
+	// client whose socket dropped can still learn the exit code (default 5m:
+	// well past a worker's exec heartbeat timeout and first retry, so a
+	// worker that dies as its command finishes does not lose the result).
 	FinishedSessionTTL time.Duration
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
@@ -87,7 +90,7 @@ const (
 	defaultColdAfter          = 5 * time.Minute
 	defaultMaxWriteBytes      = 256 << 20
 	defaultSessionBufferBytes = 1 << 20
-	defaultFinishedSessionTTL = 30 * time.Second
+	defaultFinishedSessionTTL = 5 * time.Minute
 	// defaultMaxRunAfterDisconnect is how long a non-TTY command survives
 	// its client's socket, as on the real service.
 	defaultMaxRunAfterDisconnect = 10 * time.Second
