@@ -32,6 +32,16 @@ type Config struct {
 	// MaxOutputCap bounds, in bytes, each of stdout and stderr that an
 	// activity returns into workflow history, whatever a session asks.
 	MaxOutputCap int `env:"SPRITE_SESSIONS_MAX_OUTPUT_CAP, default=524288"`
+	// Session defaults: the limits of a session whose own SessionConfig
+	// (set by whoever starts it) leaves them zero. A session resolves its
+	// limits when it starts and keeps them, so a change here applies to
+	// sessions started afterwards.
+	SessionIdleTimeout   time.Duration `env:"SPRITE_SESSIONS_DEFAULT_IDLE_TIMEOUT, default=30m"`
+	SessionMaxLifetime   time.Duration `env:"SPRITE_SESSIONS_DEFAULT_MAX_LIFETIME, default=24h"`
+	SessionOutputCap     int           `env:"SPRITE_SESSIONS_DEFAULT_OUTPUT_CAP, default=262144"`
+	SessionMaxWriteBytes int           `env:"SPRITE_SESSIONS_DEFAULT_MAX_WRITE_BYTES, default=1048576"`
+	SessionMaxSprites    int           `env:"SPRITE_SESSIONS_DEFAULT_MAX_SPRITES, default=20"`
+
 	// HeartbeatInterval is how often a running exec heartbeats.
 	HeartbeatInterval time.Duration `env:"SPRITE_SESSIONS_HEARTBEAT_INTERVAL, default=5s"`
 
@@ -117,6 +127,18 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // MarshalText keeps encoders from printing the secret.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// SessionDefaults are the limits given to sessions that do not set their
+// own (see workflows.NewSessionWorkflow).
+func (c Config) SessionDefaults() workflows.SessionConfig {
+	return workflows.SessionConfig{
+		IdleTimeout:   c.SessionIdleTimeout,
+		MaxLifetime:   c.SessionMaxLifetime,
+		OutputCap:     c.SessionOutputCap,
+		MaxWriteBytes: c.SessionMaxWriteBytes,
+		MaxSprites:    c.SessionMaxSprites,
+	}
+}
+
 // LoadConfig reads the configuration from lookuper (nil means the process
 // environment), applies the defaults and validates it. Errors name the
 // variable at fault and never contain a secret's value.
@@ -157,10 +179,25 @@ func (c Config) validate() error {
 	if c.MaxOutputCap <= 0 || c.MaxOutputCap > workflows.MaxOutputCap {
 		errs = append(errs, fmt.Errorf("SPRITE_SESSIONS_MAX_OUTPUT_CAP=%d: want 1 to %d bytes", c.MaxOutputCap, workflows.MaxOutputCap))
 	}
+	bounded := []struct {
+		name     string
+		v, limit int
+	}{
+		{"SPRITE_SESSIONS_DEFAULT_OUTPUT_CAP", c.SessionOutputCap, workflows.MaxOutputCap},
+		{"SPRITE_SESSIONS_DEFAULT_MAX_WRITE_BYTES", c.SessionMaxWriteBytes, workflows.MaxWriteBytesLimit},
+		{"SPRITE_SESSIONS_DEFAULT_MAX_SPRITES", c.SessionMaxSprites, workflows.MaxSpritesLimit},
+	}
+	for _, b := range bounded {
+		if b.v <= 0 || b.v > b.limit {
+			errs = append(errs, fmt.Errorf("%s=%d: want 1 to %d", b.name, b.v, b.limit))
+		}
+	}
 	positive := []struct {
 		name string
 		d    time.Duration
 	}{
+		{"SPRITE_SESSIONS_DEFAULT_IDLE_TIMEOUT", c.SessionIdleTimeout},
+		{"SPRITE_SESSIONS_DEFAULT_MAX_LIFETIME", c.SessionMaxLifetime},
 		{"SPRITE_SESSIONS_HEARTBEAT_INTERVAL", c.HeartbeatInterval},
 		{"SPRITE_SESSIONS_REAPER_INTERVAL", c.ReaperInterval},
 		{"SPRITE_SESSIONS_REAPER_GRACE", c.ReaperGrace},
@@ -240,6 +277,11 @@ func (c Config) attrs() []slog.Attr {
 		slog.Bool("sprites_token_set", c.SpritesToken != ""),
 		slog.String("task_queue", c.TaskQueue),
 		slog.Int("max_output_cap", c.MaxOutputCap),
+		slog.String("default_idle_timeout", c.SessionIdleTimeout.String()),
+		slog.String("default_max_lifetime", c.SessionMaxLifetime.String()),
+		slog.Int("default_output_cap", c.SessionOutputCap),
+		slog.Int("default_max_write_bytes", c.SessionMaxWriteBytes),
+		slog.Int("default_max_sprites", c.SessionMaxSprites),
 		slog.String("heartbeat_interval", c.HeartbeatInterval.String()),
 		slog.Bool("reaper_enabled", c.ReaperEnabled),
 		slog.String("reaper_interval", c.ReaperInterval.String()),

@@ -39,6 +39,11 @@ func TestLoadConfig_AppliesDefaults(t *testing.T) {
 		SpritesToken:                 secretToken,
 		TaskQueue:                    workflows.DefaultTaskQueue,
 		MaxOutputCap:                 workflows.MaxOutputCap,
+		SessionIdleTimeout:           workflows.DefaultIdleTimeout,
+		SessionMaxLifetime:           workflows.DefaultMaxLifetime,
+		SessionOutputCap:             workflows.DefaultOutputCap,
+		SessionMaxWriteBytes:         workflows.DefaultMaxWriteBytes,
+		SessionMaxSprites:            workflows.DefaultMaxSprites,
 		HeartbeatInterval:            5 * time.Second,
 		ReaperEnabled:                true,
 		ReaperInterval:               time.Minute,
@@ -81,6 +86,11 @@ var everyVariable = map[string]string{
 	"SPRITE_SESSIONS_TASK_QUEUE":                       "tq-2",
 	"SPRITE_SESSIONS_MAX_OUTPUT_CAP":                   "65536",
 	"SPRITE_SESSIONS_HEARTBEAT_INTERVAL":               "2s",
+	"SPRITE_SESSIONS_DEFAULT_IDLE_TIMEOUT":             "10m",
+	"SPRITE_SESSIONS_DEFAULT_MAX_LIFETIME":             "2h",
+	"SPRITE_SESSIONS_DEFAULT_OUTPUT_CAP":               "4096",
+	"SPRITE_SESSIONS_DEFAULT_MAX_WRITE_BYTES":          "8192",
+	"SPRITE_SESSIONS_DEFAULT_MAX_SPRITES":              "3",
 	"SPRITE_SESSIONS_REAPER_ENABLED":                   "false",
 	"SPRITE_SESSIONS_REAPER_INTERVAL":                  "5m",
 	"SPRITE_SESSIONS_REAPER_GRACE":                     "90s",
@@ -114,6 +124,11 @@ func TestLoadConfig_ParsesEveryVariable(t *testing.T) {
 		SpritesToken:                 secretToken,
 		TaskQueue:                    "tq-2",
 		MaxOutputCap:                 65536,
+		SessionIdleTimeout:           10 * time.Minute,
+		SessionMaxLifetime:           2 * time.Hour,
+		SessionOutputCap:             4096,
+		SessionMaxWriteBytes:         8192,
+		SessionMaxSprites:            3,
 		HeartbeatInterval:            2 * time.Second,
 		ReaperEnabled:                false,
 		ReaperInterval:               5 * time.Minute,
@@ -267,5 +282,43 @@ func TestConfig_NeverPrintsSecrets(t *testing.T) {
 	}
 	if !strings.Contains(outputs["%v"], "sprites_token_set=true") {
 		t.Errorf("%%v output %q should say the token is set", outputs["%v"])
+	}
+}
+
+func TestConfig_SessionDefaultsReachTheSessionConfig(t *testing.T) {
+	cfg, err := load(t, everyVariable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := workflows.SessionConfig{IdleTimeout: 10 * time.Minute, MaxLifetime: 2 * time.Hour, OutputCap: 4096, MaxWriteBytes: 8192, MaxSprites: 3}
+	if got := cfg.SessionDefaults(); got != want {
+		t.Errorf("SessionDefaults() = %+v, want %+v", got, want)
+	}
+}
+
+func TestLoadConfig_RefusesSessionDefaultsOutOfBounds(t *testing.T) {
+	for name, value := range map[string]string{
+		"SPRITE_SESSIONS_DEFAULT_IDLE_TIMEOUT":    "0s",
+		"SPRITE_SESSIONS_DEFAULT_MAX_LIFETIME":    "-1h",
+		"SPRITE_SESSIONS_DEFAULT_OUTPUT_CAP":      "600000",
+		"SPRITE_SESSIONS_DEFAULT_MAX_WRITE_BYTES": "0",
+		"SPRITE_SESSIONS_DEFAULT_MAX_SPRITES":     "201",
+	} {
+		_, err := load(t, map[string]string{"SPRITES_TOKEN": secretToken, name: value})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: error %v, want one naming the variable", name, value, err)
+		}
+	}
+}
+
+func TestConfig_WorkerOptionsCarryTheCaps(t *testing.T) {
+	cfg, err := load(t, everyVariable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.workerOptions(nil)
+	if o.MaxConcurrentActivityExecutionSize != 16 || o.WorkerActivitiesPerSecond != 2.5 ||
+		o.TaskQueueActivitiesPerSecond != 7 || o.WorkerStopTimeout != 90*time.Second {
+		t.Errorf("worker options = %+v, want the configured caps and stop timeout", o)
 	}
 }

@@ -118,19 +118,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 			sprites.WithUserAgent("sprite-sessions-worker"))
 	}
 
-	w.worker = sdkworker.New(w.temporal, cfg.TaskQueue, sdkworker.Options{
-		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
-		WorkerActivitiesPerSecond:          cfg.ActivitiesPerSecond,
-		TaskQueueActivitiesPerSecond:       cfg.TaskQueueActivitiesPerSecond,
-		WorkerStopTimeout:                  cfg.WorkerStopTimeout,
-		OnFatalError:                       w.fail,
-	})
+	w.worker = sdkworker.New(w.temporal, cfg.TaskQueue, cfg.workerOptions(w.fail))
 	acts := activities.New(w.sprites, activities.Options{
 		HeartbeatInterval: cfg.HeartbeatInterval,
 		MaxOutputCap:      cfg.MaxOutputCap,
 		CreatesPerMinute:  cfg.CreatesPerMinute,
 	})
-	Register(w.worker, acts, reaper.NewActivities(w.sprites, w.temporal, cfg.Temporal.Namespace))
+	Register(w.worker, acts, reaper.NewActivities(w.sprites, w.temporal, cfg.Temporal.Namespace), cfg.SessionDefaults())
 
 	w.ready = &readiness{
 		started: w.startedErr,

@@ -8,6 +8,7 @@ import (
 	"github.com/sprite-sessions/sprite-sessions/activities"
 	"github.com/sprite-sessions/sprite-sessions/reaper"
 	"github.com/sprite-sessions/sprite-sessions/worker"
+	"github.com/sprite-sessions/sprite-sessions/workflows"
 )
 
 // StartWorker starts a fresh worker on TaskQueue with every workflow and
@@ -23,7 +24,8 @@ func (e *Env) StartWorker(t testing.TB) {
 	w := sdkworker.New(e.Client, e.TaskQueue, e.cfg.workerOptions)
 	worker.Register(w,
 		activities.New(e.Sprites, e.cfg.activities),
-		reaper.NewActivities(e.Sprites, e.Client, e.Namespace))
+		reaper.NewActivities(e.Sprites, e.Client, e.Namespace),
+		workflows.SessionConfig{})
 	if err := w.Start(); err != nil {
 		t.Fatalf("harness: starting worker on %s: %v", e.TaskQueue, err)
 	}

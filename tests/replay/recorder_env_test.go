@@ -72,7 +72,8 @@ func newRecording(t *testing.T, session workflows.SessionConfig, opts ...harness
 	})
 	worker.Register(w,
 		activities.New(sc, activities.Options{HeartbeatInterval: time.Second}),
-		reaper.NewActivities(sc, c, env.Namespace))
+		reaper.NewActivities(sc, c, env.Namespace),
+		workflows.SessionConfig{})
 	if err := w.Start(); err != nil {
 		t.Fatalf("starting worker: %v", err)
 	}
