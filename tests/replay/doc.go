@@ -9,6 +9,9 @@
 // with cleanup, the idle timeout, a reaper run), each the protojson of a
 // historypb.History as client.GetWorkflowHistory returns it, which is what
 // worker.WorkflowReplayer.ReplayWorkflowHistoryFromJSONFile reads.
+// testdata/v0/ keeps the session histories recorded before the
+// "recorded-session-config" version (sessions that started then replay on
+// the unversioned path); every fixture in both directories is replayed.
 //
 // The fixtures are recorded from real runs: an in-process Temporal server
 // (tests/harness), a localsprites server and a real worker. To add a

@@ -21,14 +21,26 @@ const fixtureDir = "testdata"
 // maxFixtureBytes keeps committed fixtures small.
 const maxFixtureBytes = 200 << 10
 
-// fixtureFiles lists every fixture; it fails t when there is none, so an
-// emptied testdata directory cannot make the replay test pass vacuously.
+// legacyDir holds histories recorded by earlier versions of the workflow
+// code, kept so that every version a running session may have started on
+// still replays (v0: before the session resolved and recorded its limits).
+// They are never re-recorded.
+const legacyDir = "v0"
+
+// fixtureFiles lists every fixture, current and legacy; it fails t when
+// there is none, so an emptied testdata directory cannot make the replay
+// test pass vacuously.
 func fixtureFiles(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
 	if err != nil {
 		t.Fatalf("listing fixtures: %v", err)
 	}
+	legacy, err := filepath.Glob(filepath.Join(fixtureDir, legacyDir, "*.json"))
+	if err != nil {
+		t.Fatalf("listing fixtures: %v", err)
+	}
+	files = append(files, legacy...)
 	if len(files) == 0 {
 		t.Fatalf("no fixtures in %s: record them with `go test ./replay/ -run TestRecordFixtures -record`", fixtureDir)
 	}

@@ -248,3 +248,42 @@ func TestReplay_FailsOnNonDeterministicChange(t *testing.T) {
 		t.Fatalf("want a non-determinism error, got: %v", err)
 	}
 }
+
+// versionMarkers counts the history's markers for one workflow.GetVersion
+// change ID.
+func versionMarkers(t *testing.T, h *historypb.History, changeID string) int {
+	t.Helper()
+	n := 0
+	for _, ev := range h.Events {
+		attrs := ev.GetMarkerRecordedEventAttributes()
+		if attrs.GetMarkerName() != "Version" {
+			continue
+		}
+		var id string
+		decodePayloads(t, attrs.GetDetails()["change-id"], &id)
+		if id == changeID {
+			n++
+		}
+	}
+	return n
+}
+
+// The current fixtures run the versioned code (the session records its
+// limits); the v0 fixtures predate it, so replaying them exercises the
+// code path a session started on the earlier version takes.
+func TestReplay_FixturesCoverBothSidesOfTheConfigVersion(t *testing.T) {
+	const changeID = "recorded-session-config"
+	for _, p := range fixturePaths {
+		if p.workflow != workflows.SessionWorkflowName {
+			continue
+		}
+		t.Run(p.name, func(t *testing.T) {
+			if n := versionMarkers(t, loadFixture(t, filepath.Join(fixtureDir, p.name+".json")), changeID); n != 1 {
+				t.Errorf("current fixture has %d %q version markers, want 1", n, changeID)
+			}
+			if n := versionMarkers(t, loadFixture(t, filepath.Join(fixtureDir, legacyDir, p.name+".json")), changeID); n != 0 {
+				t.Errorf("v0 fixture has %d %q version markers, want none", n, changeID)
+			}
+		})
+	}
+}
