@@ -35,6 +35,9 @@ type Worker struct {
 	handler      http.Handler
 
 	state    atomic.Int32 // stateNew, stateStarted, stateStopping
+	// startDone: Start returned without error (polling, and the reaper's
+	// schedule ensured): readiness waits for it.
+	startDone atomic.Bool
 	listener net.Listener
 	server   *http.Server
 	fatal    chan error
@@ -184,6 +187,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		"max_concurrent_activities", w.cfg.MaxConcurrentActivities, "activities_per_second", w.cfg.ActivitiesPerSecond)
 	if !w.cfg.ReaperEnabled {
 		w.logger.Info("reaper schedule not managed by this worker", "reason", "SPRITE_SESSIONS_REAPER_ENABLED=false")
+		w.startDone.Store(true)
 		return nil
 	}
 	sc := reaper.ScheduleConfig{
@@ -196,6 +200,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	w.logger.Info("reaper schedule ensured", "schedule_id", w.cfg.ReaperScheduleID, "interval", w.cfg.ReaperInterval.String(),
 		"grace", w.cfg.ReaperGrace.String(), "dry_run", w.cfg.ReaperDryRun)
+	w.startDone.Store(true)
 	return nil
 }
 
@@ -244,7 +249,15 @@ func (w *Worker) closeClient() {
 	}
 }
 
-func (w *Worker) startedErr() error { return stateErr(w.state.Load()) }
+func (w *Worker) startedErr() error {
+	if err := stateErr(w.state.Load()); err != nil {
+		return err
+	}
+	if !w.startDone.Load() {
+		return errors.New("worker still starting")
+	}
+	return nil
+}
 
 // stateErr says why a worker in state s is not ready, or nil.
 func stateErr(s int32) error {
