@@ -72,6 +72,11 @@ func TestWorkerProcess_MetricsAfterASessionAreSensibleAndNotDoubledByReplay(t *t
 	if err != nil || ex.ExitCode != 0 {
 		t.Fatalf("Exec: %+v %v", ex, err)
 	}
+	risky, err := sess.RunRiskyStep(ctx, workflows.RiskyStepRequest{Sprites: []string{"box"},
+		Steps: []workflows.RiskyCommand{{Command: "rm -f marker; exit 1"}}})
+	if err != nil || risky.Success || !risky.Restored {
+		t.Fatalf("RunRiskyStep: %+v %v, want a failed step, restored", risky, err)
+	}
 
 	scA := a.scrapeMetrics(t, s.token)
 	for _, prefix := range []string{"temporal_request", "temporal_workflow_task_execution_latency_seconds", "temporal_activity_execution_latency_seconds", "temporal_num_pollers"} {
@@ -83,6 +88,8 @@ func TestWorkerProcess_MetricsAfterASessionAreSensibleAndNotDoubledByReplay(t *t
 		{name: "sprite_sessions_session_started_total", min: 1, max: 1},
 		{name: "sprite_sessions_update_total", labels: map[string]string{"update": workflows.UpdateCreateSprite, "outcome": "ok"}, min: 1, max: 1},
 		{name: "sprite_sessions_update_total", labels: map[string]string{"update": workflows.UpdateExec, "outcome": "ok"}, min: 1, max: 1},
+		{name: "sprite_sessions_update_total", labels: map[string]string{"update": workflows.UpdateRunRiskyStep, "outcome": "ok"}, min: 1, max: 1},
+		{name: "sprite_sessions_risky_step_total", labels: map[string]string{"outcome": "restored"}, min: 1, max: 1},
 		{name: "sprite_sessions_sprites_created_total", min: 1, max: 1},
 		{name: "sprite_sessions_sprites_live", min: 1, max: 1},
 		{name: "sprite_sessions_sprites_api_requests_total", min: 2, max: 1e6},
@@ -116,6 +123,7 @@ func TestWorkerProcess_MetricsAfterASessionAreSensibleAndNotDoubledByReplay(t *t
 	scB.check(t, "B", []metricCheck{
 		{name: "sprite_sessions_session_started_total", min: 0, max: 0},
 		{name: "sprite_sessions_update_total", labels: map[string]string{"update": workflows.UpdateCreateSprite}, min: 0, max: 0},
+		{name: "sprite_sessions_risky_step_total", min: 0, max: 0},
 		{name: "sprite_sessions_update_total", labels: map[string]string{"update": workflows.UpdateExec, "outcome": "ok"}, min: 1, max: 1},
 		{name: "sprite_sessions_session_ended_total", labels: map[string]string{"reason": workflows.EndReasonEnded}, min: 1, max: 1},
 		{name: "sprite_sessions_cleanup_sprite_total", labels: map[string]string{"outcome": "deleted"}, min: 1, max: 1},
