@@ -13,9 +13,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/sdk/converter"
 
-	"github.com/sprite-sessions/sprite-sessions/activities"
 	"github.com/sprite-sessions/sprite-sessions/tests/harness"
 	"github.com/sprite-sessions/sprite-sessions/workflows"
 )
@@ -44,48 +42,11 @@ func TestWorkerProcess_SIGKILLDuringExecTheNextProcessReattachesAndFinishesItOnc
 	a := startWorker(t, "A", addrA, s.workerEnv(addrA))
 	a.waitStatus(t, "/readyz", http.StatusOK)
 
-	sess := s.env.Starter.Session("sigkill")
-	if _, err := sess.CreateSprite(ctx, workflows.CreateSpriteRequest{SpriteName: "box"}); err != nil {
-		t.Fatalf("CreateSprite: %v", err)
-	}
-	provider := workflows.ProviderName(s.env.Namespace, sess.ID(), "box")
-	const (
-		runs    = workflows.WorkspacePath + "/runs.txt"
-		release = workflows.WorkspacePath + "/release"
-	)
-	type result struct {
-		resp workflows.ExecResponse
-		err  error
-	}
-	results := make(chan result, 1)
-	go func() {
-		resp, err := sess.Exec(ctx, workflows.ExecRequest{
-			SpriteName: "box",
-			// Bounded by the exec's default timeout should the release
-			// never come.
-			Command: "echo run >> runs.txt; echo started; until [ -e release ]; do sleep 0.1; done; echo finished; echo done >&2; exit 7",
-		})
-		results <- result{resp, err}
-	}()
-
-	// The command has started (it wrote its line) and the activity has
-	// heartbeated its remote session ID, which is what a retry re-attaches
-	// by. Files are read straight from localsprites: the session serialises
-	// operations on the sprite, so a ReadFile update would wait for the exec.
-	harness.WaitUntil(t, processTimeout, "the command to write runs.txt", func() bool {
-		data, err := s.sprites.ReadFile(ctx, provider, runs)
-		return err == nil && string(data) == "run\n"
-	})
-	var hb activities.ExecHeartbeat
-	harness.WaitUntil(t, processTimeout, "the exec to heartbeat its session ID", func() bool {
-		pa := pendingExec(ctx, s, sess.WorkflowID())
-		if pa == nil || pa.GetHeartbeatDetails() == nil {
-			return false
-		}
-		err := converter.GetDefaultDataConverter().FromPayloads(pa.GetHeartbeatDetails(), &hb)
-		return err == nil && hb.SessionID != 0
-	})
-	t.Logf("worker A heartbeated exec session %d", hb.SessionID)
+	const release = workflows.WorkspacePath + "/release"
+	// Bounded by the exec's default timeout should the release never come.
+	run := startRunningExec(ctx, t, s, "sigkill",
+		"echo run >> runs.txt; echo started; until [ -e release ]; do sleep 0.1; done; echo finished; echo done >&2; exit 7")
+	t.Logf("worker A heartbeated exec session %d", run.heartbeat.SessionID)
 
 	// A crash: no stop channel, no hand-over, no last heartbeat.
 	killed := time.Now()
@@ -102,11 +63,7 @@ func TestWorkerProcess_SIGKILLDuringExecTheNextProcessReattachesAndFinishesItOnc
 	if ws, ok := exitErr.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("worker A ended with %v, want death by SIGKILL", a.waitErr)
 	}
-	select {
-	case r := <-results:
-		t.Fatalf("the exec answered while no worker ran: %+v %v", r.resp, r.err)
-	default:
-	}
+	run.assertNoAnswer(t)
 
 	addrB := freeAddr(t)
 	b := startWorker(t, "B", addrB, s.workerEnv(addrB))
@@ -120,7 +77,7 @@ func TestWorkerProcess_SIGKILLDuringExecTheNextProcessReattachesAndFinishesItOnc
 		if b.exited() {
 			t.Fatalf("worker B exited (%v) before the retry reached it", b.waitErr)
 		}
-		retry = pendingExec(ctx, s, sess.WorkflowID())
+		retry = pendingExec(ctx, s, run.sess.WorkflowID())
 		return retry != nil && retry.GetAttempt() >= 2 &&
 			retry.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED &&
 			strings.HasPrefix(retry.GetLastWorkerIdentity(), pidB)
@@ -128,68 +85,19 @@ func TestWorkerProcess_SIGKILLDuringExecTheNextProcessReattachesAndFinishesItOnc
 	t.Logf("worker B started attempt %d of the exec %v after the SIGKILL (%v after B started; last failure: %v)",
 		retry.GetAttempt(), time.Since(killed).Round(time.Millisecond),
 		time.Since(startedB).Round(time.Millisecond), retry.GetLastFailure().GetMessage())
-	if _, err := s.sprites.WriteFile(ctx, provider, release, nil, 0); err != nil {
+	if _, err := s.sprites.WriteFile(ctx, run.provider, release, nil, 0); err != nil {
 		t.Fatalf("writing the release file: %v", err)
 	}
 
-	var r result
-	select {
-	case r = <-results:
-	case <-ctx.Done():
-		t.Fatal("the exec never answered after worker B took it over")
-	}
+	resp := run.await(ctx, t)
 	t.Logf("the exec answered %v after the SIGKILL", time.Since(killed).Round(time.Millisecond))
-	if r.err != nil {
-		t.Fatalf("Exec: %v", r.err)
-	}
 	// The output printed before the crash is in the answer too: the attach
 	// replays the session's output from its start.
-	if r.resp.ExitCode != 7 || r.resp.Stdout != "started\nfinished\n" || r.resp.Stderr != "done\n" || r.resp.TimedOut {
-		t.Fatalf("Exec answered %+v, want exit 7, stdout %q, stderr %q", r.resp, "started\nfinished\n", "done\n")
+	if resp.ExitCode != 7 || resp.Stdout != "started\nfinished\n" || resp.Stderr != "done\n" || resp.TimedOut {
+		t.Fatalf("Exec answered %+v, want exit 7, stdout %q, stderr %q", resp, "started\nfinished\n", "done\n")
 	}
-
-	// Ran exactly once: one line, and the attempt that completed was B's.
-	data, err := s.sprites.ReadFile(ctx, provider, runs)
-	if err != nil {
-		t.Fatalf("reading runs.txt: %v", err)
-	}
-	if string(data) != "run\n" {
-		t.Fatalf("runs.txt holds %q: the command ran %d times", data, strings.Count(string(data), "run"))
-	}
-	by, attempt, err := execCompletion(ctx, s, sess.WorkflowID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(by, pidB) || attempt < 2 {
-		t.Fatalf("the exec completed by %q on attempt %d, want worker B (pid %d) on a retry", by, attempt, b.cmd.Process.Pid)
-	}
-
-	if _, err := sess.End(ctx, workflows.EndSessionRequest{}); err != nil {
-		t.Fatalf("EndSession: %v", err)
-	}
-	left, err := countSprites(ctx, s.sprites)
-	if err != nil || left != 0 {
-		t.Fatalf("%d sprite(s) left after the session ended (%v)", left, err)
-	}
-	b.signal(t, syscall.SIGTERM)
-	if code := b.waitExit(t, 30*time.Second+exitSlack); code != 0 {
-		t.Fatalf("worker B exited %d after SIGTERM, want 0", code)
-	}
+	run.assertRanOnceOn(ctx, t, s, b)
+	b.stopCleanly(t, "B", 30*time.Second+exitSlack)
 	a.assertNoToken(t, s.token)
 	b.assertNoToken(t, s.token)
-}
-
-// pendingExec returns the session's pending Exec activity, or nil when
-// there is none or the workflow cannot be described.
-func pendingExec(ctx context.Context, s *stack, workflowID string) *workflowpb.PendingActivityInfo {
-	d, err := s.env.Client.DescribeWorkflowExecution(ctx, workflowID, "")
-	if err != nil {
-		return nil
-	}
-	for _, pa := range d.GetPendingActivities() {
-		if pa.GetActivityType().GetName() == "Exec" {
-			return pa
-		}
-	}
-	return nil
 }

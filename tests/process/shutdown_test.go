@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -14,8 +12,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/sprite-sessions/sprite-sessions/sprites"
-	"github.com/sprite-sessions/sprite-sessions/tests/harness"
-	"github.com/sprite-sessions/sprite-sessions/workflows"
 )
 
 // stopTimeout is the SPRITE_SESSIONS_WORKER_STOP_TIMEOUT of the shutdown
@@ -39,44 +35,7 @@ func TestWorkerProcess_SIGTERMDuringExecExitsZeroAndTheNextProcessFinishesItOnce
 	a := startWorker(t, "A", addrA, s.workerEnv(addrA, extra))
 	a.waitStatus(t, "/readyz", http.StatusOK)
 
-	sess := s.env.Starter.Session("sigterm")
-	if _, err := sess.CreateSprite(ctx, workflows.CreateSpriteRequest{SpriteName: "box"}); err != nil {
-		t.Fatalf("CreateSprite: %v", err)
-	}
-	type result struct {
-		resp workflows.ExecResponse
-		err  error
-	}
-	results := make(chan result, 1)
-	go func() {
-		resp, err := sess.Exec(ctx, workflows.ExecRequest{
-			SpriteName: "box",
-			Command:    "echo run >> runs.txt; sleep 8; echo finished",
-		})
-		results <- result{resp, err}
-	}()
-
-	// The command has started (it wrote its line) and the activity has
-	// heartbeated its remote session ID, which is what a retry re-attaches
-	// by. Read the file straight from localsprites: the session serialises
-	// operations on the sprite, so a ReadFile update would wait for the exec.
-	provider := workflows.ProviderName(s.env.Namespace, sess.ID(), "box")
-	harness.WaitUntil(t, processTimeout, "the command to write runs.txt", func() bool {
-		data, err := s.sprites.ReadFile(ctx, provider, workflows.WorkspacePath+"/runs.txt")
-		return err == nil && string(data) == "run\n"
-	})
-	harness.WaitUntil(t, processTimeout, "the exec to heartbeat its session ID", func() bool {
-		d, err := s.env.Client.DescribeWorkflowExecution(ctx, sess.WorkflowID(), "")
-		if err != nil {
-			return false
-		}
-		for _, pa := range d.GetPendingActivities() {
-			if pa.GetActivityType().GetName() == "Exec" && pa.GetHeartbeatDetails() != nil {
-				return true
-			}
-		}
-		return false
-	})
+	run := startRunningExec(ctx, t, s, "sigterm", "echo run >> runs.txt; sleep 8; echo finished")
 
 	signalled := time.Now()
 	a.signal(t, syscall.SIGTERM)
@@ -84,56 +43,18 @@ func TestWorkerProcess_SIGTERMDuringExecExitsZeroAndTheNextProcessFinishesItOnce
 		t.Fatalf("worker A exited %d after SIGTERM, want 0", code)
 	}
 	t.Logf("worker A exited 0 %v after SIGTERM (stop timeout %v)", time.Since(signalled).Round(time.Millisecond), stopTimeout)
-	select {
-	case r := <-results:
-		t.Fatalf("the exec answered while no worker ran: %+v %v", r.resp, r.err)
-	default:
-	}
+	run.assertNoAnswer(t)
 
 	addrB := freeAddr(t)
 	b := startWorker(t, "B", addrB, s.workerEnv(addrB, extra))
 	startedB := time.Now()
-	var r result
-	select {
-	case r = <-results:
-	case <-ctx.Done():
-		t.Fatal("the exec never answered after worker B started")
-	}
+	resp := run.await(ctx, t)
 	t.Logf("the exec answered %v after worker B started", time.Since(startedB).Round(time.Millisecond))
-	if r.err != nil {
-		t.Fatalf("Exec: %v", r.err)
+	if resp.ExitCode != 0 || resp.Stdout != "finished\n" {
+		t.Fatalf("Exec answered exit %d stdout %q, want 0 %q", resp.ExitCode, resp.Stdout, "finished\n")
 	}
-	if r.resp.ExitCode != 0 || r.resp.Stdout != "finished\n" {
-		t.Fatalf("Exec answered exit %d stdout %q, want 0 %q", r.resp.ExitCode, r.resp.Stdout, "finished\n")
-	}
-
-	// Ran exactly once: one line, and the attempt that completed was B's.
-	data, err := s.sprites.ReadFile(ctx, provider, workflows.WorkspacePath+"/runs.txt")
-	if err != nil {
-		t.Fatalf("reading runs.txt: %v", err)
-	}
-	if string(data) != "run\n" {
-		t.Fatalf("runs.txt holds %q: the command ran %d times", data, strings.Count(string(data), "run"))
-	}
-	by, attempt, err := execCompletion(ctx, s, sess.WorkflowID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(by, strconv.Itoa(b.cmd.Process.Pid)+"@") || attempt < 2 {
-		t.Fatalf("the exec completed by %q on attempt %d, want worker B (pid %d) on a retry", by, attempt, b.cmd.Process.Pid)
-	}
-
-	if _, err := sess.End(ctx, workflows.EndSessionRequest{}); err != nil {
-		t.Fatalf("EndSession: %v", err)
-	}
-	left, err := countSprites(ctx, s.sprites)
-	if err != nil || left != 0 {
-		t.Fatalf("%d sprite(s) left after the session ended (%v)", left, err)
-	}
-	b.signal(t, syscall.SIGTERM)
-	if code := b.waitExit(t, stopTimeout+exitSlack); code != 0 {
-		t.Fatalf("worker B exited %d after SIGTERM, want 0", code)
-	}
+	run.assertRanOnceOn(ctx, t, s, b)
+	b.stopCleanly(t, "B", stopTimeout+exitSlack)
 	a.assertNoToken(t, s.token)
 	b.assertNoToken(t, s.token)
 }
