@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sprite-sessions/sprite-sessions/sprites"
 )
 
@@ -219,6 +221,15 @@ func (s *Server) swapHome(sp *sprite, id string) error {
 	if err := copyTree(filepath.Join(sp.checkpointsDir(), id), fresh); err != nil {
 		_ = os.RemoveAll(fresh)
 		return err
+	}
+	// One atomic exchange where the filesystem has it: at every instant
+	// the sprite's home is either all old files or all restored ones, even
+	// if the server dies here. fresh then holds the old files.
+	if err := unix.Renameat2(unix.AT_FDCWD, fresh, unix.AT_FDCWD, sp.homeDir(), unix.RENAME_EXCHANGE); err == nil {
+		if err := s.moveToTrash(fresh); err != nil {
+			s.log.Warn("removing replaced files", "dir", fresh, "err", err)
+		}
+		return nil
 	}
 	old := filepath.Join(sp.dir, "home.old-"+randomHex(4))
 	if err := os.Rename(sp.homeDir(), old); err != nil {

@@ -2,12 +2,15 @@ package process
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sprite-sessions/sprite-sessions/tests/harness"
 )
 
 func TestWorkerProcess_HealthAndReadinessAnswerOnceItPolls(t *testing.T) {
@@ -41,10 +44,18 @@ func TestWorkerProcess_NotReadyWhenTheSpritesAPIRefusesTheToken(t *testing.T) {
 	p := startWorker(t, "unready", addr, s.workerEnv(addr, "SPRITES_TOKEN="+wrong))
 
 	p.waitStatus(t, "/healthz", http.StatusOK)
-	last := p.waitStatus(t, "/readyz", http.StatusServiceUnavailable)
-	if !strings.Contains(last, "sprites api") {
-		t.Fatalf("/readyz answered %s, want the Sprites API named as the cause", last)
-	}
+	// Not ready while it starts, then not ready because of the token.
+	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+	defer cancel()
+	var last string
+	harness.WaitUntil(t, processTimeout, "/readyz to name the Sprites API as the cause", func() bool {
+		code, body, err := p.get(ctx, "/readyz")
+		last = fmt.Sprintf("%d %q (%v)", code, body, err)
+		if code == http.StatusOK {
+			t.Fatalf("/readyz answered %s with a token the Sprites API refuses", last)
+		}
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "sprites api")
+	})
 
 	p.signal(t, syscall.SIGTERM)
 	if code := p.waitExit(t, processTimeout); code != 0 {
