@@ -34,14 +34,14 @@ type Worker struct {
 	ready        *readiness
 	handler      http.Handler
 
-	state    atomic.Int32 // stateNew, stateStarted, stateStopping
+	state atomic.Int32 // stateNew, stateStarted, stateStopping
 	// startDone: Start returned without error (polling, and the reaper's
 	// schedule ensured): readiness waits for it.
 	startDone atomic.Bool
-	listener net.Listener
-	server   *http.Server
-	fatal    chan error
-	stopOnce sync.Once
+	listener  net.Listener
+	server    *http.Server
+	fatal     chan error
+	stopOnce  sync.Once
 }
 
 const (
