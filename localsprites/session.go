@@ -44,12 +44,11 @@ type session struct {
 	// client has sent it; until then a full buffer holds the pumps, and so
 	// the command, back (a slow client slows the command, as a slow
 	// terminal does). Without clients the buffer keeps the newest output,
-	// for a client that re-attaches.
+	// for a client that re-attaches. Its size is the number of clients.
 	readers      map[int]int64
 	nextReader   int
 	consumed     chan struct{} // closed and replaced when a reader advances or leaves
 	stalled      int           // pumps waiting for a reader
-	attached     int
 	totalBytes   int64
 	lastActivity time.Time
 	detachTimer  *time.Timer
@@ -374,7 +373,6 @@ func (ss *session) signal(sig syscall.Signal) {
 func (ss *session) attach() int {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	ss.attached++
 	if ss.detachTimer != nil {
 		ss.detachTimer.Stop()
 		ss.detachTimer = nil
@@ -389,13 +387,12 @@ func (ss *session) detach(reader int) {
 	defer ss.mu.Unlock()
 	delete(ss.readers, reader)
 	ss.signalConsumedLocked()
-	ss.attached--
-	if ss.attached > 0 || ss.finished || ss.maxAfter <= 0 {
+	if len(ss.readers) > 0 || ss.finished || ss.maxAfter <= 0 {
 		return
 	}
 	ss.detachTimer = time.AfterFunc(ss.maxAfter, func() {
 		ss.mu.Lock()
-		abandoned := ss.attached == 0 && !ss.finished
+		abandoned := len(ss.readers) == 0 && !ss.finished
 		ss.mu.Unlock()
 		if abandoned {
 			ss.sp.srv.log.Info("killing exec abandoned by its client", "sprite", ss.sp.meta.Name, "session", ss.id)
@@ -432,7 +429,7 @@ func (ss *session) info() sprites.ExecSession {
 		Workdir:        ss.workdir,
 		Created:        ss.created,
 		BytesPerSecond: bps,
-		IsActive:       ss.attached > 0,
+		IsActive:       len(ss.readers) > 0,
 		LastActivity:   ss.lastActivity,
 	}
 }
