@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -239,5 +241,33 @@ func TestServer_MiscEndpoints(t *testing.T) {
 	resp := ts.do("HEAD", "/v1/sprites/misc/exec", nil, nil)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Sprite-Version") != SpriteVersion {
 		t.Fatalf("HEAD exec: %d %q", resp.StatusCode, resp.Header.Get("Sprite-Version"))
+	}
+}
+
+// A restore that died between its two renames (the path without an atomic
+// exchange) left the home moved away and a copy half made: the next start
+// puts the home back and removes the rest.
+func TestSprites_RestartRecoversFromARestoreThatDiedHalfWay(t *testing.T) {
+	dir := t.TempDir()
+	ts := start(t, Config{StateDir: dir})
+	ts.create("torn")
+	ts.writeFile("torn", "notes/a.txt", "before the restore")
+	if err := ts.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	spriteDir := filepath.Join(dir, "sprites", "torn")
+	if err := os.Rename(filepath.Join(spriteDir, "home"), filepath.Join(spriteDir, "home.old-0a1b2c3d")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(spriteDir, "home.restore-4e5f6a7b", "notes"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	ts2 := start(t, Config{StateDir: dir})
+	if s, _ := ts2.readFile("torn", "notes/a.txt"); s != "before the restore" {
+		t.Fatalf("file after the restart = %q, want the files from before the restore", s)
+	}
+	if left, _ := filepath.Glob(filepath.Join(spriteDir, "home.*")); len(left) != 0 {
+		t.Errorf("leftovers after the restart: %v", left)
 	}
 }

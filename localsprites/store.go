@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // State directory layout:
@@ -59,12 +60,30 @@ func (s *Server) load() error {
 			return fmt.Errorf("localsprites: decoding sprite %s: %w", e.Name(), err)
 		}
 		sp.cold = true
+		s.recoverHome(sp)
 		s.sprites[sp.meta.Name] = sp
 		// A plain-mode process can outlive a crashed server; a cold sprite
 		// has none.
 		killMarked(sp.meta.ID)
 	}
 	return nil
+}
+
+// recoverHome finishes what a restore that died half way left behind (one
+// without the atomic exchange, see swapHome): a home moved away and not
+// replaced is put back; an unfinished copy is removed.
+func (s *Server) recoverHome(sp *sprite) {
+	leftovers, _ := filepath.Glob(filepath.Join(sp.dir, "home.*-*"))
+	for _, dir := range leftovers {
+		_, missing := os.Stat(sp.homeDir())
+		if strings.HasPrefix(filepath.Base(dir), "home.old-") && errors.Is(missing, fs.ErrNotExist) {
+			if err := os.Rename(dir, sp.homeDir()); err == nil {
+				s.log.Warn("restored the files a restore had moved away", "sprite", sp.meta.Name)
+				continue
+			}
+		}
+		_ = os.RemoveAll(dir)
+	}
 }
 
 func (s *Server) newSprite(dir string) *sprite {
