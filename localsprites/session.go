@@ -232,23 +232,22 @@ func (ss *session) wait(readers *sync.WaitGroup) {
 		close(drained)
 	}()
 	// Background children may hold the pipes open: stop collecting after
-	// exitGrace, unless the pumps are only waiting for a slow reader.
-	for waiting := true; waiting; {
+	// exitGrace, unless the pumps are only waiting for a slow reader; then
+	// wait as long as that reader makes progress.
+	for {
 		consumed := ss.consumedChan()
 		select {
 		case <-drained:
-			waiting = false
 		case <-time.After(exitGrace):
-			if !ss.isStalled() {
-				waiting = false
-				break
-			}
-			select {
-			case <-drained:
-				waiting = false
-			case <-consumed:
+			if ss.isStalled() {
+				select {
+				case <-drained:
+				case <-consumed:
+					continue
+				}
 			}
 		}
+		break
 	}
 	code := exitCode(ss.cmd.ProcessState)
 	ss.closeStdin()
